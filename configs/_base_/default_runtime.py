@@ -1,0 +1,5 @@
+# MMDetection's runtime with det_kd loaded: registers det_kd's modules and lets --resume read
+# MMEngine checkpoints under torch.load(weights_only=True).
+_base_ = 'mmdet::_base_/default_runtime.py'
+
+custom_imports = dict(imports=['det_kd'], allow_failed_imports=False)

@@ -1,0 +1,15 @@
+"""det_kd: knowledge distillation for object detection in MMDetection 3.x.
+
+Importing the package (e.g. through a config's
+``custom_imports = dict(imports=['det_kd'], allow_failed_imports=False)``) registers every det_kd module in
+MMDetection's registries and lets ``torch.load(weights_only=True)`` read MMEngine's checkpoints, so that
+``tools/train.py --resume`` works on torch >= 2.6.
+"""
+from .utils import register_mmengine_safe_globals
+from .version import __version__
+
+from . import datasets, models  # noqa: F401,E402  (registers modules)
+
+register_mmengine_safe_globals()
+
+__all__ = ['__version__']

@@ -1,0 +1,26 @@
+"""MMDetection datasets over the synthetic scenes written by :mod:`det_kd.synthetic`.
+
+The generator writes the same scenes in COCO, PASCAL VOC and KITTI layouts; these classes only bind the
+synthetic class vocabulary (one source of truth: :data:`det_kd.synthetic.SYNTHETIC_CLASSES`) to
+MMDetection's readers, so configs need no hand-copied class list.
+"""
+from mmdet.datasets import CocoDataset, VOCDataset
+from mmdet.registry import DATASETS
+
+from det_kd.synthetic import SYNTHETIC_CLASSES, SYNTHETIC_PALETTE
+
+SYNTHETIC_METAINFO = dict(classes=SYNTHETIC_CLASSES, palette=SYNTHETIC_PALETTE)
+
+
+@DATASETS.register_module()
+class SyntheticCocoDataset(CocoDataset):
+    """COCO-format synthetic shapes (``coco/annotations/instances_{train,val}.json``)."""
+
+    METAINFO = SYNTHETIC_METAINFO
+
+
+@DATASETS.register_module()
+class SyntheticVOCDataset(VOCDataset):
+    """VOC-format synthetic shapes (``voc/VOC2007/...``); evaluated with mmdet's ``VOCMetric``."""
+
+    METAINFO = SYNTHETIC_METAINFO

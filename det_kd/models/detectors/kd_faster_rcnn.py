@@ -1,0 +1,340 @@
+"""Faster R-CNN student distilled from a frozen teacher (Chen et al., NeurIPS 2017)."""
+import contextlib
+import copy
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.config import ConfigDict
+from torch import Tensor, nn
+
+from mmdet.models.detectors import TwoStageDetector
+from mmdet.registry import MODELS
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+
+from ..distillation.compatibility import check_same_anchors, check_same_box_coder, check_same_roi_classes
+from ..distillation.head_distillation import rcn_distillation_losses, rpn_distillation_losses
+from ..distillation.hint_adapter import HintAdapter
+from ..distillation.recorders import MethodCallRecorder, ModuleOutputRecorder, get_submodule
+from ..distillation.teacher import build_teacher
+
+#: State-dict prefixes that exist only for distillation; ``tools/export_student.py`` drops them.
+DISTILLATION_ONLY_PREFIXES = ('distill_adapters.', )
+
+#: The paper's defaults: lambda = 1 (the heads' own loss weights), gamma = 0.5, nu = 0.5, w_bg = 1.5,
+#: T = 1, mu = 0.5 (not given), m = 0 (not given). Set a term to None to switch it off.
+PAPER_DISTILL_DEFAULTS = dict(
+    hints=[dict(student=0, teacher=0, adapter='conv1x1', align='pad')],
+    loss_hint=dict(type='HintLoss', mode='l2', loss_weight=0.5),
+    rpn_cls=dict(type='WeightedSoftCrossEntropyLoss', mu=0.5, bg_weight=1.5, T=1.0),
+    rpn_reg=dict(type='TeacherBoundedRegressionLoss', nu=0.5, margin=0.0, mode='bounded'),
+    rcn_cls=dict(type='WeightedSoftCrossEntropyLoss', mu=0.5, bg_weight=1.5, T=1.0),
+    rcn_reg=dict(type='TeacherBoundedRegressionLoss', nu=0.5, margin=0.0, mode='bounded'),
+    probe_size=128)
+
+HintLayer = Union[int, str]
+
+
+@MODELS.register_module()
+class KDFasterRCNN(TwoStageDetector):
+    r"""A two-stage student trained with hint, soft-classification and teacher-bounded regression losses.
+
+    :math:`L = L_{RPN} + L_{RCN} + \gamma L_{hint}` where each head's classification loss becomes
+    :math:`\mu L_{hard} + (1 - \mu) L_{soft}` and its regression loss :math:`L_{sL1} + \nu L_b`.
+
+    The student is this detector itself (its config fields are the plain student's), so the student's
+    own MMDetection loss code runs unchanged and the distillation terms are added on the samples it drew:
+    the RPN terms on the anchors the student's RPN sampled, the RCN terms on the student's sampled RoIs,
+    which the teacher's RoI head also classifies and regresses. With every distillation weight at zero a
+    training step equals the plain student's.
+
+    The teacher is kept outside the module tree: it is not in ``state_dict()``, ``parameters()``, the
+    optimizer or the DDP wrapper, ``init_weights()`` never reaches it, it stays in eval mode, gets no
+    gradient and follows the student's device and dtype.
+
+    Args:
+        backbone, neck, rpn_head, roi_head, train_cfg, test_cfg, data_preprocessor, init_cfg: The student,
+            as for :class:`mmdet.models.TwoStageDetector`.
+        teacher (dict): ``config`` (path, ``package::path`` or inline dict), ``checkpoint`` (required unless
+            ``allow_random_init=True``), ``input_scale`` (the teacher sees the student's batch resized by this
+            factor; RoIs are scaled alike. Defaults to 1.0) and ``renormalize`` (re-normalise the student's
+            batch with the teacher's own ``data_preprocessor`` mean / std / channel order. Defaults to True).
+        distill (dict, optional): Overrides of :data:`PAPER_DISTILL_DEFAULTS`:
+
+            - ``hints``: list of pairs ``dict(student=..., teacher=..., adapter='conv1x1', align='pad')``
+              where a layer is a module path (``'backbone.features.28'``) or an int index into
+              ``extract_feat``'s outputs; ``adapter`` in ``'conv1x1' | 'conv3x3' | 'none'``; ``align`` in
+              ``'pad' | 'resample' | 'strict'``.
+            - ``loss_hint``, ``rpn_cls``, ``rpn_reg``, ``rcn_cls``, ``rcn_reg``: loss configs, or None.
+            - ``rpn_align``: ``'strict'`` (same anchors, same map sizes) or ``'resample'`` (teacher RPN maps
+              resampled to the student's grid, e.g. a teacher at another input scale).
+            - ``probe_size``: side of the zero image used at build time to read channel counts.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 rpn_head: ConfigType,
+                 roi_head: ConfigType,
+                 train_cfg: ConfigType,
+                 test_cfg: ConfigType,
+                 teacher: ConfigType,
+                 distill: OptConfigType = None,
+                 neck: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            rpn_head=rpn_head,
+            roi_head=roi_head,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        teacher = ConfigDict(copy.deepcopy(dict(teacher)))
+        unknown = set(teacher) - {'config', 'checkpoint', 'allow_random_init', 'input_scale', 'renormalize'}
+        if unknown or 'config' not in teacher:
+            raise KeyError(f'KDFasterRCNN.teacher needs `config` (+ `checkpoint`); unknown keys: {sorted(unknown)}')
+        object.__setattr__(self, 'teacher', build_teacher(teacher.config, teacher.get('checkpoint'),
+                                                         teacher.get('allow_random_init', False)))
+        self.teacher_input_scale = float(teacher.get('input_scale', 1.0))
+        self.teacher_renormalize = bool(teacher.get('renormalize', True))
+        #: Multiplier of every distillation term, set by ``DistillationScheduleHook``. 1 = paper's weights.
+        self.distill_scale = 1.0
+
+        distill = self._merge_distill_defaults(distill)
+        self.rpn_align = distill.get('rpn_align', 'strict')
+        self.loss_hint = MODELS.build(distill['loss_hint']) if distill['loss_hint'] else None
+        self.rpn_kd_cls = self._build_head_loss(distill['rpn_cls'])
+        self.rpn_kd_reg = self._build_head_loss(distill['rpn_reg'])
+        self.rcn_kd_cls = self._build_head_loss(distill['rcn_cls'])
+        self.rcn_kd_reg = self._build_head_loss(distill['rcn_reg'])
+        if self.rpn_kd_cls is not None:
+            self.rpn_kd_cls.use_sigmoid = bool(self.rpn_head.use_sigmoid_cls)
+        self._check_teacher_compatibility()
+        self.hint_pairs: List[Dict[str, Any]] = list(distill['hints']) if self.loss_hint else []
+        with torch.random.fork_rng(devices=[]):  # adapters do not shift the student's random stream
+            self.distill_adapters = self._build_hint_adapters(int(distill.get('probe_size', 128)))
+
+    # ------------------------------------------------------------------ construction
+    @staticmethod
+    def _merge_distill_defaults(distill: OptConfigType) -> dict:
+        merged = copy.deepcopy(PAPER_DISTILL_DEFAULTS)
+        merged['rpn_align'] = 'strict'
+        for key, value in dict(distill or {}).items():
+            if key not in merged:
+                raise KeyError(f'KDFasterRCNN.distill: unknown key {key!r} (known: {sorted(merged)})')
+            if isinstance(value, dict) and isinstance(merged[key], dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+        if merged['rpn_align'] not in ('strict', 'resample'):
+            raise ValueError(f"KDFasterRCNN.distill.rpn_align must be 'strict' or 'resample', got "
+                             f"{merged['rpn_align']!r}")
+        return merged
+
+    @staticmethod
+    def _build_head_loss(cfg: Optional[dict]) -> Optional[nn.Module]:
+        return MODELS.build(cfg) if cfg else None
+
+    def _check_teacher_compatibility(self) -> None:
+        if self.rpn_kd_cls is not None or self.rpn_kd_reg is not None:
+            if not getattr(self.teacher, 'with_rpn', False):
+                raise ValueError('rpn distillation is on but the teacher has no rpn_head')
+            if self.rpn_align == 'strict':
+                if self.teacher_input_scale != 1.0:
+                    raise ValueError(f'rpn distillation with teacher.input_scale={self.teacher_input_scale}: '
+                                     "the two RPNs see different grids; set distill.rpn_align='resample' "
+                                     'or switch rpn_cls / rpn_reg off')
+                check_same_anchors(self.rpn_head, self.teacher.rpn_head)
+            elif self.rpn_head.num_base_priors != self.teacher.rpn_head.num_base_priors:
+                raise ValueError('rpn distillation: the two RPNs have a different number of anchors per '
+                                 'position; resampling cannot pair them')
+            if self.rpn_kd_reg is not None:
+                check_same_box_coder(self.rpn_head, self.teacher.rpn_head, 'rpn distillation')
+        if self.rcn_kd_cls is not None or self.rcn_kd_reg is not None:
+            if not getattr(self.teacher, 'with_roi_head', False):
+                raise ValueError('rcn distillation is on but the teacher has no roi_head')
+            check_same_roi_classes(self.roi_head.bbox_head, self.teacher.roi_head.bbox_head)
+            if self.rcn_kd_reg is not None:
+                check_same_box_coder(self.roi_head.bbox_head, self.teacher.roi_head.bbox_head,
+                                     'rcn distillation')
+
+    def _build_hint_adapters(self, probe_size: int) -> nn.ModuleList:
+        """Reads the paired layers' channels from a zero image and builds one adapter per pair."""
+        adapters = nn.ModuleList()
+        if not self.hint_pairs:
+            return adapters
+        probe = torch.zeros(1, 3, probe_size, probe_size)
+        student_maps = self._probe_layers(self, [p['student'] for p in self.hint_pairs], probe, 'student')
+        teacher_probe = self._resize_for_teacher(probe)
+        teacher_maps = self._probe_layers(self.teacher, [p['teacher'] for p in self.hint_pairs],
+                                          teacher_probe, 'teacher')
+        for index, pair in enumerate(self.hint_pairs):
+            name = f"hint pair {index} (student {pair['student']!r} -> teacher {pair['teacher']!r})"
+            align = pair.get('align', 'pad')
+            if self.teacher_input_scale != 1.0 and align == 'pad':
+                raise ValueError(f"{name}: teacher.input_scale={self.teacher_input_scale} needs align='resample'")
+            adapters.append(
+                HintAdapter(student_maps[index].shape[1], teacher_maps[index].shape[1],
+                            adapter=pair.get('adapter', 'conv1x1'), align=align, name=name))
+        return adapters
+
+    @staticmethod
+    def _probe_layers(model: nn.Module, layers: List[HintLayer], image: Tensor, owner: str) -> List[Tensor]:
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                feats, recorded = KDFasterRCNN._extract_hint_feats(model, layers, image, owner)
+        finally:
+            model.train(was_training)
+        return recorded
+
+    @staticmethod
+    def _extract_hint_feats(model: nn.Module, layers: List[HintLayer], image: Tensor,
+                            owner: str) -> Tuple[tuple, List[Tensor]]:
+        paths = [layer for layer in layers if isinstance(layer, str)]
+        with ModuleOutputRecorder(model, paths, owner) as recorder:
+            feats = model.extract_feat(image)
+        return feats, [KDFasterRCNN._select_hint(layer, feats, recorder.outputs, owner) for layer in layers]
+
+    @staticmethod
+    def _select_hint(layer: HintLayer, feats: tuple, recorded: dict, owner: str) -> Tensor:
+        if isinstance(layer, int):
+            if not -len(feats) <= layer < len(feats):
+                raise IndexError(f'{owner} hint layer {layer}: extract_feat returns {len(feats)} maps')
+            return feats[layer]
+        output = recorded[layer]
+        if not isinstance(output, Tensor):
+            raise TypeError(f'{owner} hint layer {layer!r} outputs a {type(output).__name__}, not a feature '
+                            'map; name a deeper module or use an int index into extract_feat outputs')
+        return output
+
+    # ------------------------------------------------------------------ teacher plumbing
+    def _apply(self, fn, *args, **kwargs):
+        """Moves / casts the teacher with the student (``to``, ``cuda``, ``cpu``, ``half``...)."""
+        self.teacher._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
+
+    def train(self, mode: bool = True) -> 'KDFasterRCNN':
+        """Sets the student's mode; the teacher always stays in eval mode."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    def _resize_for_teacher(self, inputs: Tensor) -> Tensor:
+        if self.teacher_input_scale == 1.0:
+            return inputs
+        return F.interpolate(inputs, scale_factor=self.teacher_input_scale, mode='bilinear',
+                             align_corners=False)
+
+    def teacher_inputs(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Tensor:
+        """The student's normalised batch, re-normalised for the teacher and resized by ``input_scale``.
+
+        Padding stays zero (the value both preprocessors pad with after normalisation).
+        """
+        inputs = batch_inputs
+        student_pre, teacher_pre = self.data_preprocessor, self.teacher.data_preprocessor
+        if self.teacher_renormalize and hasattr(teacher_pre, 'mean') and hasattr(student_pre, 'mean'):
+            same = (torch.equal(student_pre.mean, teacher_pre.mean.to(student_pre.mean))
+                    and torch.equal(student_pre.std, teacher_pre.std.to(student_pre.std))
+                    and student_pre._channel_conversion == teacher_pre._channel_conversion)
+            if not same:
+                raw = inputs * student_pre.std + student_pre.mean
+                if student_pre._channel_conversion != teacher_pre._channel_conversion:
+                    raw = raw[:, [2, 1, 0], ...]
+                inputs = (raw - teacher_pre.mean.to(raw)) / teacher_pre.std.to(raw)
+                valid = torch.zeros_like(inputs[:, :1])
+                for index, sample in enumerate(batch_data_samples):
+                    height, width = sample.metainfo['img_shape'][:2]
+                    valid[index, :, :height, :width] = 1
+                inputs = inputs * valid
+        return self._resize_for_teacher(inputs)
+
+    # ------------------------------------------------------------------ training
+    def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
+        """The student's own losses plus the distillation terms (see the class docstring)."""
+        scale = float(self.distill_scale)
+        rpn_on = self.rpn_kd_cls is not None or self.rpn_kd_reg is not None
+        rcn_on = self.rcn_kd_cls is not None or self.rcn_kd_reg is not None
+        student_paths = [p['student'] for p in self.hint_pairs if isinstance(p['student'], str)]
+        with contextlib.ExitStack() as stack:
+            feats_rec = stack.enter_context(MethodCallRecorder(self, 'extract_feat'))
+            hint_rec = stack.enter_context(ModuleOutputRecorder(self, student_paths, 'student'))
+            rpn_out_rec = stack.enter_context(ModuleOutputRecorder(self, ['rpn_head'] if rpn_on else []))
+            rpn_tgt_rec = stack.enter_context(MethodCallRecorder(self.rpn_head, 'get_targets')) if rpn_on else None
+            rcn_rec = (stack.enter_context(MethodCallRecorder(self.roi_head.bbox_head, 'loss_and_target'))
+                       if rcn_on else None)
+            losses = super().loss(batch_inputs, batch_data_samples)
+
+        self._scale_hard_losses(losses, scale)
+        rois = rcn_rec.kwargs['rois'] if rcn_on else None
+        teacher = self._teacher_forward(batch_inputs, batch_data_samples, rpn_on, rois)
+
+        if self.loss_hint is not None:
+            losses['loss_hint'] = self._hint_losses(feats_rec.result, hint_rec.outputs, teacher['hints'], scale)
+        if rpn_on:
+            student_cls, student_reg = rpn_out_rec.outputs['rpn_head']
+            teacher_cls, teacher_reg = self._align_teacher_rpn(teacher['rpn'], student_cls)
+            losses.update(
+                rpn_distillation_losses(student_cls, student_reg, teacher_cls, teacher_reg, rpn_tgt_rec.result,
+                                        self.rpn_head.cls_out_channels, self.rpn_kd_cls, self.rpn_kd_reg,
+                                        scale))
+        if rcn_on:
+            bbox_head = self.roi_head.bbox_head
+            losses.update(
+                rcn_distillation_losses(rcn_rec.kwargs['cls_score'], rcn_rec.kwargs['bbox_pred'],
+                                        teacher['rcn']['cls_score'], teacher['rcn']['bbox_pred'],
+                                        rcn_rec.result['bbox_targets'], bbox_head.num_classes,
+                                        bbox_head.reg_class_agnostic, self.rcn_kd_cls, self.rcn_kd_reg, scale))
+        return losses
+
+    def _scale_hard_losses(self, losses: dict, scale: float) -> None:
+        """Hard classification losses get ``1 - (1 - mu) * scale`` (``mu`` at full distillation)."""
+        for key, soft_loss in (('loss_rpn_cls', self.rpn_kd_cls), ('loss_cls', self.rcn_kd_cls)):
+            if soft_loss is None or key not in losses:
+                continue
+            weight = 1.0 - (1.0 - soft_loss.mu) * scale
+            value = losses[key]
+            losses[key] = [v * weight for v in value] if isinstance(value, (list, tuple)) else value * weight
+
+    @torch.no_grad()
+    def _teacher_forward(self, batch_inputs: Tensor, batch_data_samples: SampleList, rpn_on: bool,
+                         rois: Optional[Tensor]) -> dict:
+        """Runs only what the distillation terms use: features, RPN maps and the RoI head on ``rois``."""
+        inputs = self.teacher_inputs(batch_inputs, batch_data_samples)
+        teacher_layers = [p['teacher'] for p in self.hint_pairs]
+        feats, hints = self._extract_hint_feats(self.teacher, teacher_layers, inputs, 'teacher')
+        outputs: Dict[str, Any] = {'hints': hints}
+        if rpn_on:
+            outputs['rpn'] = self.teacher.rpn_head(feats)
+        if rois is not None:
+            teacher_rois = rois.clone()
+            teacher_rois[:, 1:] *= self.teacher_input_scale
+            outputs['rcn'] = self.teacher.roi_head._bbox_forward(feats, teacher_rois)
+        return outputs
+
+    def _hint_losses(self, student_feats: tuple, recorded: dict, teacher_hints: List[Tensor],
+                     scale: float) -> Tensor:
+        total = 0.0
+        for index, (pair, adapter) in enumerate(zip(self.hint_pairs, self.distill_adapters)):
+            student_map = self._select_hint(pair['student'], student_feats, recorded, 'student')
+            teacher_map = teacher_hints[index]
+            total = total + self.loss_hint(adapter(student_map, teacher_map.shape[-2:]), teacher_map, scale)
+        return total
+
+    def _align_teacher_rpn(self, teacher_rpn: tuple, student_cls: List[Tensor]) -> tuple:
+        teacher_cls, teacher_reg = teacher_rpn
+        sizes = [s.shape[-2:] for s in student_cls]
+        if all(t.shape[-2:] == size for t, size in zip(teacher_cls, sizes)):
+            return teacher_cls, teacher_reg
+        if self.rpn_align != 'resample':
+            raise RuntimeError(
+                'rpn distillation: teacher RPN maps ' + str([tuple(t.shape[-2:]) for t in teacher_cls]) +
+                ' differ from the student\'s ' + str([tuple(s) for s in sizes]) +
+                " (different backbone padding or input scale); set distill.rpn_align='resample'")
+        resample = lambda maps: [  # noqa: E731
+            F.interpolate(m, size=size, mode='bilinear', align_corners=False) for m, size in zip(maps, sizes)]
+        return resample(teacher_cls), resample(teacher_reg)

@@ -1,0 +1,13 @@
+"""Wiring of teacher-student distillation: teacher loading, recorders, adapters, head terms, checks."""
+from .compatibility import check_same_anchors, check_same_box_coder, check_same_roi_classes
+from .head_distillation import rcn_distillation_losses, rpn_distillation_losses, select_class_deltas
+from .hint_adapter import HintAdapter, align_spatial
+from .recorders import MethodCallRecorder, ModuleOutputRecorder, get_submodule
+from .teacher import build_teacher, load_teacher_checkpoint, load_teacher_model_config
+
+__all__ = [
+    'build_teacher', 'load_teacher_checkpoint', 'load_teacher_model_config', 'HintAdapter', 'align_spatial',
+    'MethodCallRecorder', 'ModuleOutputRecorder', 'get_submodule', 'rpn_distillation_losses',
+    'rcn_distillation_losses', 'select_class_deltas', 'check_same_anchors', 'check_same_box_coder',
+    'check_same_roi_classes'
+]

@@ -1,0 +1,51 @@
+"""Build-time checks that a teacher's heads can be compared with the student's, sample by sample."""
+from torch import nn
+
+
+def _coder_signature(coder) -> tuple:
+    return (type(coder).__name__, tuple(float(m) for m in getattr(coder, 'means', ())),
+            tuple(float(s) for s in getattr(coder, 'stds', ())))
+
+
+def check_same_box_coder(student_head: nn.Module, teacher_head: nn.Module, where: str) -> None:
+    """Raises if the two heads encode regression targets differently (type, means or stds)."""
+    student, teacher = _coder_signature(student_head.bbox_coder), _coder_signature(teacher_head.bbox_coder)
+    if student != teacher:
+        raise ValueError(f'{where}: teacher and student box coders differ (student {student}, teacher '
+                         f'{teacher}); their deltas would not be comparable against the same target')
+    for owner, head in (('student', student_head), ('teacher', teacher_head)):
+        if getattr(head, 'reg_decoded_bbox', False):
+            raise ValueError(f'{where}: the {owner} regresses decoded boxes (reg_decoded_bbox=True); '
+                             'the bounded loss compares encoded deltas')
+
+
+def check_same_anchors(student_rpn: nn.Module, teacher_rpn: nn.Module, probe_size: int = 4) -> None:
+    """Raises unless both RPNs place the same anchors at every position of every level.
+
+    Compares the anchor grids the two prior generators produce on a ``probe_size`` square feature map per
+    level, and the objectness form (sigmoid vs softmax).
+    """
+    student_gen, teacher_gen = student_rpn.prior_generator, teacher_rpn.prior_generator
+    if student_gen.num_levels != teacher_gen.num_levels:
+        raise ValueError(f'rpn distillation: the student RPN has {student_gen.num_levels} levels, the '
+                         f'teacher {teacher_gen.num_levels}; anchors cannot be matched')
+    sizes = [(probe_size, probe_size)] * student_gen.num_levels
+    for level, (student_anchors, teacher_anchors) in enumerate(
+            zip(student_gen.grid_priors(sizes, device='cpu'), teacher_gen.grid_priors(sizes, device='cpu'))):
+        if student_anchors.shape != teacher_anchors.shape or not bool(
+                (student_anchors - teacher_anchors).abs().max() < 1e-4):
+            raise ValueError(f'rpn distillation: the teacher\'s anchor generator differs from the student\'s '
+                             f'at level {level} (strides {student_gen.strides} vs {teacher_gen.strides}); '
+                             'soft targets must come from the same anchors. Use the same anchor_generator '
+                             "or configure rpn alignment='resample'")
+    if student_rpn.use_sigmoid_cls != teacher_rpn.use_sigmoid_cls:
+        raise ValueError('rpn distillation: one RPN uses a sigmoid objectness and the other a softmax')
+
+
+def check_same_roi_classes(student_bbox_head: nn.Module, teacher_bbox_head: nn.Module) -> None:
+    """Raises unless both RoI box heads have the same classes and regression layout."""
+    for attr in ('num_classes', 'reg_class_agnostic', 'custom_cls_channels'):
+        student, teacher = getattr(student_bbox_head, attr, None), getattr(teacher_bbox_head, attr, None)
+        if student != teacher:
+            raise ValueError(f'rcn distillation: roi_head.bbox_head.{attr} differs (student {student}, '
+                             f'teacher {teacher})')
