@@ -146,3 +146,26 @@ def test_training_steps_leave_teacher_untouched_and_without_gradients():
         assert torch.equal(value, before[key]), f'teacher {key} changed'
     assert any(k.endswith('running_mean') for k in before)
     assert model.distill_adapters[0].conv.weight.grad is not None
+
+
+def test_teacher_sees_its_own_normalisation_and_scale():
+    from mmdet.testing import demo_mm_inputs
+    cfg = kd_cfg(input_scale=2.0, distill=dict(rpn_align='resample',
+                                               hints=[dict(student=0, teacher=0, align='resample')]))
+    cfg.teacher.config.model.data_preprocessor.update(mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0],
+                                                      bgr_to_rgb=False)
+    model = build(cfg)
+    torch.manual_seed(0)
+    data = demo_mm_inputs(batch_size=1, image_shapes=[(3, 90, 120)], num_items=[2], num_classes=3)
+    raw = data['inputs'][0].float()  # BGR uint8 image as loaded
+    processed = model.data_preprocessor(data, True)
+    inputs, samples = processed['inputs'], processed['data_samples']
+
+    teacher_inputs = model.teacher_inputs(inputs, samples)
+
+    expected = F.interpolate(F.pad(raw / 255.0, (0, inputs.shape[-1] - 120, 0, inputs.shape[-2] - 90))[None],
+                             scale_factor=2.0, mode='bilinear', align_corners=False)
+    assert teacher_inputs.shape[-2:] == (2 * inputs.shape[-2], 2 * inputs.shape[-1])
+    assert torch.allclose(teacher_inputs, expected, atol=1e-4)
+    losses = model.loss(inputs, samples)
+    assert all(torch.isfinite(sum(v) if isinstance(v, list) else v).all() for v in losses.values())

@@ -1,0 +1,95 @@
+"""Schedules the weight of every distillation term over training (warm-up, decay, early stop)."""
+import math
+from typing import Optional
+
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmdet.registry import HOOKS
+
+
+def distillation_scale(iteration: int,
+                       total_iters: int,
+                       warmup_iters: int = 0,
+                       decay: str = 'constant',
+                       stop_iter: Optional[int] = None,
+                       min_scale: float = 0.0) -> float:
+    """Multiplier of the distillation terms at a 0-based training ``iteration``.
+
+    Linear warm-up from ``1 / warmup_iters`` to 1 over the first ``warmup_iters`` iterations, then
+    ``'constant'`` (1), ``'linear'`` or ``'cosine'`` decay to ``min_scale`` at the end of distillation
+    (``stop_iter`` if given, else ``total_iters``), and 0 from ``stop_iter`` on (early-stopped KD, Cho &
+    Hariharan 2019: the student then trains on its own losses only).
+
+    Args:
+        iteration (int): The runner's 0-based iteration.
+        total_iters (int): Training length in iterations.
+        warmup_iters (int): Warm-up length. Defaults to 0.
+        decay (str): ``'constant'``, ``'linear'`` or ``'cosine'``. Defaults to 'constant'.
+        stop_iter (int, optional): First iteration without distillation. Defaults to None.
+        min_scale (float): Scale reached at the end of the decay. Defaults to 0.0.
+
+    Returns:
+        float: The scale in ``[0, 1]``.
+    """
+    if stop_iter is not None and iteration >= stop_iter:
+        return 0.0
+    if warmup_iters > 0 and iteration < warmup_iters:
+        return (iteration + 1) / warmup_iters
+    if decay == 'constant':
+        return 1.0
+    end = stop_iter if stop_iter is not None else total_iters
+    span = max(end - warmup_iters, 1)
+    progress = min(max((iteration - warmup_iters) / span, 0.0), 1.0)
+    if decay == 'linear':
+        return 1.0 - (1.0 - min_scale) * progress
+    if decay == 'cosine':
+        return min_scale + (1.0 - min_scale) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    raise ValueError(f"decay must be 'constant', 'linear' or 'cosine', got {decay!r}")
+
+
+@HOOKS.register_module()
+class DistillationScheduleHook(Hook):
+    """Sets ``model.distill_scale`` before every training iteration from the runner's iteration.
+
+    The scale is a pure function of the iteration (see :func:`distillation_scale`), so a resumed run
+    continues with the same weights. It is logged as ``distill_scale``.
+
+    Args:
+        warmup_iters (int): Warm-up length in iterations. Defaults to 0.
+        decay (str): ``'constant'``, ``'linear'`` or ``'cosine'``. Defaults to 'constant'.
+        stop_iter (int, optional): Stop distilling at this iteration. Defaults to None.
+        stop_epoch (int, optional): Stop distilling after this many epochs (converted with the
+            train dataloader's length; exclusive with ``stop_iter``). Defaults to None.
+        min_scale (float): End value of the decay. Defaults to 0.0.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self,
+                 warmup_iters: int = 0,
+                 decay: str = 'constant',
+                 stop_iter: Optional[int] = None,
+                 stop_epoch: Optional[int] = None,
+                 min_scale: float = 0.0) -> None:
+        if stop_iter is not None and stop_epoch is not None:
+            raise ValueError('DistillationScheduleHook: give stop_iter or stop_epoch, not both')
+        distillation_scale(0, 1, decay=decay)  # validates `decay` at build time
+        self.warmup_iters = warmup_iters
+        self.decay = decay
+        self.stop_iter = stop_iter
+        self.stop_epoch = stop_epoch
+        self.min_scale = min_scale
+
+    def before_train(self, runner) -> None:
+        if self.stop_epoch is not None:
+            self.stop_iter = self.stop_epoch * len(runner.train_dataloader)
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if not hasattr(model, 'distill_scale'):
+            raise TypeError(f'DistillationScheduleHook needs a distillation detector (KDFasterRCNN), '
+                            f'got {type(model).__name__}')
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model.distill_scale = distillation_scale(runner.iter, runner.max_iters, self.warmup_iters, self.decay,
+                                                 self.stop_iter, self.min_scale)
+        runner.message_hub.update_scalar('train/distill_scale', model.distill_scale)
