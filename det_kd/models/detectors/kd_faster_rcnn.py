@@ -67,8 +67,10 @@ class KDFasterRCNN(TwoStageDetector):
               ``extract_feat``'s outputs; ``adapter`` in ``'conv1x1' | 'conv3x3' | 'none'``; ``align`` in
               ``'pad' | 'resample' | 'strict'``.
             - ``loss_hint``, ``rpn_cls``, ``rpn_reg``, ``rcn_cls``, ``rcn_reg``: loss configs, or None.
-            - ``rpn_align``: ``'strict'`` (same anchors, same map sizes) or ``'resample'`` (teacher RPN maps
-              resampled to the student's grid, e.g. a teacher at another input scale).
+            - ``rpn_align``: ``'grid'`` (default: the two anchor grids coincide; maps that differ in extent
+              by backbone padding are compared on the positions both have, anchors outside the teacher's
+              map get no distillation) or ``'resample'`` (teacher RPN maps resampled bilinearly to the
+              student's grid, e.g. a teacher at another input scale).
             - ``probe_size``: side of the zero image used at build time to read channel counts.
     """
 
@@ -104,7 +106,7 @@ class KDFasterRCNN(TwoStageDetector):
         self.distill_scale = 1.0
 
         distill = self._merge_distill_defaults(distill)
-        self.rpn_align = distill.get('rpn_align', 'strict')
+        self.rpn_align = distill['rpn_align']
         self.loss_hint = MODELS.build(distill['loss_hint']) if distill['loss_hint'] else None
         self.rpn_kd_cls = self._build_head_loss(distill['rpn_cls'])
         self.rpn_kd_reg = self._build_head_loss(distill['rpn_reg'])
@@ -121,7 +123,7 @@ class KDFasterRCNN(TwoStageDetector):
     @staticmethod
     def _merge_distill_defaults(distill: OptConfigType) -> dict:
         merged = copy.deepcopy(PAPER_DISTILL_DEFAULTS)
-        merged['rpn_align'] = 'strict'
+        merged['rpn_align'] = 'grid'
         for key, value in dict(distill or {}).items():
             if key not in merged:
                 raise KeyError(f'KDFasterRCNN.distill: unknown key {key!r} (known: {sorted(merged)})')
@@ -129,8 +131,8 @@ class KDFasterRCNN(TwoStageDetector):
                 merged[key] = {**merged[key], **value}
             else:
                 merged[key] = value
-        if merged['rpn_align'] not in ('strict', 'resample'):
-            raise ValueError(f"KDFasterRCNN.distill.rpn_align must be 'strict' or 'resample', got "
+        if merged['rpn_align'] not in ('grid', 'resample'):
+            raise ValueError(f"KDFasterRCNN.distill.rpn_align must be 'grid' or 'resample', got "
                              f"{merged['rpn_align']!r}")
         return merged
 
@@ -142,7 +144,7 @@ class KDFasterRCNN(TwoStageDetector):
         if self.rpn_kd_cls is not None or self.rpn_kd_reg is not None:
             if not getattr(self.teacher, 'with_rpn', False):
                 raise ValueError('rpn distillation is on but the teacher has no rpn_head')
-            if self.rpn_align == 'strict':
+            if self.rpn_align == 'grid':
                 if self.teacher_input_scale != 1.0:
                     raise ValueError(f'rpn distillation with teacher.input_scale={self.teacher_input_scale}: '
                                      "the two RPNs see different grids; set distill.rpn_align='resample' "
@@ -277,11 +279,11 @@ class KDFasterRCNN(TwoStageDetector):
             losses['loss_hint'] = self._hint_losses(feats_rec.result, hint_rec.outputs, teacher['hints'], scale)
         if rpn_on:
             student_cls, student_reg = rpn_out_rec.outputs['rpn_head']
-            teacher_cls, teacher_reg = self._align_teacher_rpn(teacher['rpn'], student_cls)
+            teacher_cls, teacher_reg, valid = self._align_teacher_rpn(teacher['rpn'], student_cls)
             losses.update(
                 rpn_distillation_losses(student_cls, student_reg, teacher_cls, teacher_reg, rpn_tgt_rec.result,
                                         self.rpn_head.cls_out_channels, self.rpn_kd_cls, self.rpn_kd_reg,
-                                        scale))
+                                        scale, valid))
         if rcn_on:
             bbox_head = self.roi_head.bbox_head
             losses.update(
@@ -326,15 +328,30 @@ class KDFasterRCNN(TwoStageDetector):
         return total
 
     def _align_teacher_rpn(self, teacher_rpn: tuple, student_cls: List[Tensor]) -> tuple:
+        """Teacher RPN maps on the student's anchor grid, and which student anchors the teacher covers.
+
+        Returns:
+            tuple: ``(teacher_cls, teacher_reg, valid)`` where ``valid`` is None when every student anchor
+            has a teacher output, else a per-level list of ``(B * H * W * A,)`` booleans in the order of
+            MMDetection's anchor targets.
+        """
         teacher_cls, teacher_reg = teacher_rpn
-        sizes = [s.shape[-2:] for s in student_cls]
-        if all(t.shape[-2:] == size for t, size in zip(teacher_cls, sizes)):
-            return teacher_cls, teacher_reg
-        if self.rpn_align != 'resample':
-            raise RuntimeError(
-                'rpn distillation: teacher RPN maps ' + str([tuple(t.shape[-2:]) for t in teacher_cls]) +
-                ' differ from the student\'s ' + str([tuple(s) for s in sizes]) +
-                " (different backbone padding or input scale); set distill.rpn_align='resample'")
-        resample = lambda maps: [  # noqa: E731
-            F.interpolate(m, size=size, mode='bilinear', align_corners=False) for m, size in zip(maps, sizes)]
-        return resample(teacher_cls), resample(teacher_reg)
+        sizes = [tuple(s.shape[-2:]) for s in student_cls]
+        if all(tuple(t.shape[-2:]) == size for t, size in zip(teacher_cls, sizes)):
+            return teacher_cls, teacher_reg, None
+        if self.rpn_align == 'resample':
+            resample = lambda maps: [  # noqa: E731
+                F.interpolate(m, size=size, mode='bilinear', align_corners=False) for m, size in zip(maps, sizes)]
+            return resample(teacher_cls), resample(teacher_reg), None
+        # 'grid': position (i, j) holds the same anchors in both maps; keep the positions both have.
+        aligned_cls, aligned_reg, valid = [], [], []
+        num_anchors = self.rpn_head.num_base_priors
+        for t_cls, t_reg, (height, width) in zip(teacher_cls, teacher_reg, sizes):
+            t_height, t_width = t_cls.shape[-2:]
+            pad = (0, max(width - t_width, 0), 0, max(height - t_height, 0))
+            aligned_cls.append(F.pad(t_cls[..., :height, :width], pad))
+            aligned_reg.append(F.pad(t_reg[..., :height, :width], pad))
+            covered = t_cls.new_zeros((t_cls.shape[0], height, width, num_anchors), dtype=torch.bool)
+            covered[:, :min(height, t_height), :min(width, t_width)] = True
+            valid.append(covered.reshape(-1))
+        return aligned_cls, aligned_reg, valid

@@ -25,7 +25,8 @@ def rpn_distillation_losses(student_cls: Sequence[Tensor],
                             cls_out_channels: int,
                             cls_loss: Optional[WeightedSoftCrossEntropyLoss],
                             reg_loss: Optional[TeacherBoundedRegressionLoss],
-                            scale: float = 1.0) -> dict:
+                            scale: float = 1.0,
+                            valid: Optional[Sequence[Tensor]] = None) -> dict:
     """Soft objectness and bounded regression terms of the RPN, summed over levels.
 
     Args:
@@ -38,6 +39,8 @@ def rpn_distillation_losses(student_cls: Sequence[Tensor],
         cls_loss (WeightedSoftCrossEntropyLoss, optional): Soft term; ``None`` disables it.
         reg_loss (TeacherBoundedRegressionLoss, optional): Bounded term; ``None`` disables it.
         scale (float): Distillation-schedule multiplier. Defaults to 1.0.
+        valid (list[Tensor], optional): Per level, ``(B * H * W * A,)`` booleans marking the anchors the
+            teacher has outputs for; the others get no distillation. Defaults to None (all).
 
     Returns:
         dict: ``loss_rpn_kd_cls`` and/or ``loss_rpn_kd_bbox``.
@@ -46,14 +49,16 @@ def rpn_distillation_losses(student_cls: Sequence[Tensor],
     cls_terms: List[Tensor] = []
     reg_terms: List[Tensor] = []
     for level in range(len(student_cls)):
+        covered = 1.0 if valid is None else valid[level].float()
         if cls_loss is not None:
             s_logits = _flatten_level(student_cls[level], cls_out_channels)
             t_logits = _flatten_level(teacher_cls[level], cls_out_channels)
             if cls_out_channels == 1:
                 s_logits, t_logits = s_logits.squeeze(1), t_logits.squeeze(1)
-            cls_terms.append(cls_loss(s_logits, t_logits, label_weights[level].reshape(-1), avg_factor, scale))
+            weights = label_weights[level].reshape(-1) * covered
+            cls_terms.append(cls_loss(s_logits, t_logits, weights, avg_factor, scale))
         if reg_loss is not None:
-            weights = bbox_weights[level].reshape(-1, 4)[:, 0]
+            weights = bbox_weights[level].reshape(-1, 4)[:, 0] * covered
             positive = weights > 0
             reg_terms.append(
                 reg_loss(_flatten_level(student_reg[level], 4)[positive],

@@ -169,3 +169,19 @@ def test_teacher_sees_its_own_normalisation_and_scale():
     assert torch.allclose(teacher_inputs, expected, atol=1e-4)
     losses = model.loss(inputs, samples)
     assert all(torch.isfinite(sum(v) if isinstance(v, list) else v).all() for v in losses.values())
+
+
+def test_rpn_grid_alignment_crops_teacher_and_masks_uncovered_anchors():
+    model = build(kd_cfg())
+    anchors = model.rpn_head.num_base_priors
+    student_cls = [torch.zeros(2, anchors, 4, 5)]
+    teacher_cls = torch.arange(2 * anchors * 5 * 4, dtype=torch.float32).reshape(2, anchors, 5, 4)
+    teacher_reg = torch.randn(2, anchors * 4, 5, 4)
+
+    aligned_cls, aligned_reg, valid = model._align_teacher_rpn(([teacher_cls], [teacher_reg]), student_cls)
+
+    assert aligned_cls[0].shape == (2, anchors, 4, 5)
+    assert torch.equal(aligned_cls[0][..., :4, :4], teacher_cls[..., :4, :4])  # same (i, j) -> same anchors
+    assert torch.equal(aligned_reg[0][..., :4, :4], teacher_reg[..., :4, :4])
+    covered = valid[0].reshape(2, 4, 5, anchors)  # (B, H, W, A): the order of the anchor targets
+    assert covered[:, :, :4].all() and not covered[:, :, 4].any()

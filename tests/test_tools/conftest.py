@@ -1,0 +1,30 @@
+"""A generated dataset and a helper to run the repo's command-line tools, shared by the tool tests."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from det_kd.synthetic import generate_dataset
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+NUM_TRAIN = 6
+
+
+def run_tool(tool, args, cwd):
+    """Runs ``tools/<tool>`` in ``cwd`` and returns its combined output; fails the test on error."""
+    env = dict(os.environ, PYTHONUNBUFFERED='1')
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', tool), *args], cwd=cwd, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    assert proc.returncode == 0, f'{tool} {args} failed:\n{proc.stdout[-6000:]}'
+    return proc.stdout
+
+
+@pytest.fixture(scope='session')
+def workspace(tmp_path_factory):
+    """A working directory with ``data/synthetic/coco`` (6 train, 4 val images at 320x240)."""
+    root = tmp_path_factory.mktemp('workspace')
+    generate_dataset(str(root / 'data' / 'synthetic'), num_train=NUM_TRAIN, num_val=4, img_size=(320, 240),
+                     seed=0, formats=('coco', ), progress=False)
+    return root
