@@ -133,3 +133,26 @@ def test_student_config_fields_are_the_plain_students():
     assert set(MODELS.build(plain).state_dict()) == {
         k for k in build(cfg).state_dict() if not k.startswith('distill_adapters.')}
     assert student_cfg().type == 'FasterRCNN'
+
+
+def test_teacher_config_from_mmdet_package_path_and_inline_dicts():
+    from det_kd.models.distillation import load_teacher_model_config
+    model = load_teacher_model_config('mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py')
+    assert model.type == 'FasterRCNN' and model.backbone.depth == 50
+    assert load_teacher_model_config(dict(model=teacher_cfg())).backbone.base_channels == 16
+    assert load_teacher_model_config(teacher_cfg()).type == 'FasterRCNN'
+    with pytest.raises(FileNotFoundError, match='mmdet::no/such.py'):
+        load_teacher_model_config('mmdet::no/such.py')
+
+
+def test_several_hint_pairs_each_get_an_adapter_and_add_up():
+    model = build(kd_cfg(distill=dict(hints=[
+        dict(student=0, teacher=0),
+        dict(student='backbone.layer2', teacher='backbone.layer2', adapter='conv3x3')])))
+    assert len(model.distill_adapters) == 2
+    assert model.distill_adapters[1].conv.kernel_size == (3, 3)
+    from kd_fixtures import batch
+    model.train()
+    inputs, samples = batch(model)
+    losses = model.loss(inputs, samples)
+    assert losses['loss_hint'].requires_grad and float(losses['loss_hint']) > 0
