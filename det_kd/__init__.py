@@ -8,7 +8,7 @@ MMDetection's registries and lets ``torch.load(weights_only=True)`` read MMEngin
 from .utils import register_mmengine_safe_globals
 from .version import __version__
 
-from . import datasets, engine, models  # noqa: F401,E402  (registers modules)
+from . import datasets, engine, evaluation, models  # noqa: F401,E402  (registers modules)
 
 register_mmengine_safe_globals()
 

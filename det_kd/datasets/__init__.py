@@ -1,4 +1,5 @@
 """Datasets registered in MMDetection's ``DATASETS`` registry."""
-from .synthetic import SyntheticCocoDataset, SyntheticVOCDataset
+from .kitti import KittiDataset
+from .synthetic import SyntheticCocoDataset, SyntheticKittiDataset, SyntheticVOCDataset
 
-__all__ = ['SyntheticCocoDataset', 'SyntheticVOCDataset']
+__all__ = ['KittiDataset', 'SyntheticCocoDataset', 'SyntheticKittiDataset', 'SyntheticVOCDataset']

@@ -1,0 +1,133 @@
+"""KITTI label/result file IO and the ``tools/eval_kitti.py`` command line."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from det_kd.evaluation.functional import (KittiObjects, load_kitti_gt_and_results, parse_kitti_line,
+                                          read_kitti_file, read_split_file, write_kitti_result_dir,
+                                          write_kitti_result_file)
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+GT_LINE = 'Pedestrian 0.00 0 -0.20 712.40 143.00 810.73 307.92 1.89 0.48 1.20 1.84 1.47 8.41 0.01'
+DC_LINE = 'DontCare -1 -1 -10 503.89 169.71 590.61 190.13 -1 -1 -1 -1000 -1000 -1000 -10'
+RESULT_LINE = 'Car -1 -1 -10 10.00 20.00 110.00 120.00 -1 -1 -1 -1000 -1000 -1000 -10 0.9000'
+
+
+def write(path, text):
+    with open(path, 'w') as f:
+        f.write(text)
+    return str(path)
+
+
+def test_parse_gt_and_result_lines():
+    assert parse_kitti_line(GT_LINE, is_result=False) == (
+        'Pedestrian', 0.0, 0, [712.40, 143.00, 810.73, 307.92], None)
+    assert parse_kitti_line(DC_LINE, is_result=False)[1:3] == (-1.0, -1)
+    assert parse_kitti_line(RESULT_LINE, is_result=True) == ('Car', -1.0, -1, [10.0, 20.0, 110.0, 120.0], 0.9)
+
+
+def test_read_gt_file_skips_blank_lines(tmp_path):
+    objects = read_kitti_file(write(tmp_path / '000000.txt', f'{GT_LINE}\n\n{DC_LINE}\n'), is_result=False)
+    assert objects.names.tolist() == ['Pedestrian', 'DontCare']
+    assert objects.boxes.dtype == np.float64 and objects.boxes.shape == (2, 4)
+    assert objects.occluded.tolist() == [0, -1] and objects.truncated.tolist() == [0.0, -1.0]
+    assert objects.scores is None
+    empty = read_kitti_file(write(tmp_path / 'e.txt', ''), is_result=True)
+    assert len(empty) == 0 and empty.boxes.shape == (0, 4) and empty.scores.shape == (0, )
+
+
+@pytest.mark.parametrize('is_result,bad_line,message', [
+    (False, RESULT_LINE, 'needs 15 fields, got 16'),
+    (True, GT_LINE, 'needs 16 fields, got 15'),
+    (False, GT_LINE.replace('712.40', 'abc'), "'abc' is not a number"),
+    (False, GT_LINE.replace(' 0 -0.20', ' 0.5 -0.20'), 'occlusion'),
+    (True, RESULT_LINE.replace('0.9000', 'nan'), 'not finite'),
+])
+def test_malformed_line_names_file_and_line(tmp_path, is_result, bad_line, message):
+    good = RESULT_LINE if is_result else GT_LINE
+    path = write(tmp_path / '000007.txt', f'{good}\n\n{bad_line}\n')
+    with pytest.raises(ValueError) as err:
+        read_kitti_file(path, is_result=is_result)
+    assert f'{path}:3:' in str(err.value) and message in str(err.value)
+
+
+def make_dataset(root):
+    """GT for 000000..000002; results for 000000 and 000002 (a malformed 000001 is never read)."""
+    gt_dir, det_dir = root / 'label_2', root / 'results'
+    gt_dir.mkdir()
+    det_dir.mkdir()
+    car = 'Car 0.00 0 0 0.00 0.00 100.00 100.00 1 1 1 1 1 1 0'
+    write(gt_dir / '000000.txt', car + '\n')
+    write(gt_dir / '000001.txt', car + '\n')
+    write(gt_dir / '000002.txt', car.replace('Car', 'Pedestrian') + '\n')
+    write_kitti_result_file(det_dir / '000000.txt', ['Car'], np.array([[0, 0, 100, 100.0]]), [0.9])
+    write(det_dir / '000001.txt', 'garbage\n')
+    write_kitti_result_file(det_dir / '000002.txt', ['Pedestrian'], np.array([[0, 0, 100, 100.0]]), [0.8])
+    split = write(root / 'val.txt', '000000\n\n000002\n')
+    return gt_dir, det_dir, split
+
+
+def test_split_file_is_respected_and_missing_results_mean_no_detections(tmp_path):
+    gt_dir, det_dir, split = make_dataset(tmp_path)
+    assert read_split_file(split) == ['000000', '000002']
+    ids, gts, dets = load_kitti_gt_and_results(gt_dir, det_dir, split)
+    assert ids == ['000000', '000002'] and [g.names.tolist() for g in gts] == [['Car'], ['Pedestrian']]
+    (det_dir / '000002.txt').unlink()
+    _, _, dets = load_kitti_gt_and_results(gt_dir, det_dir, split)
+    assert len(dets[1]) == 0 and dets[1].scores.shape == (0, )
+    with pytest.raises(ValueError, match='000001.txt:1:'):  # without a split, every GT file is used
+        load_kitti_gt_and_results(gt_dir, det_dir)
+
+
+def test_missing_gt_file_is_an_error_naming_it(tmp_path):
+    gt_dir, det_dir, _ = make_dataset(tmp_path)
+    split = write(tmp_path / 'bad.txt', '000000\n000009\n')
+    with pytest.raises(FileNotFoundError, match='000009.txt'):
+        load_kitti_gt_and_results(gt_dir, det_dir, split)
+
+
+def test_writer_format_and_round_trip(tmp_path):
+    path = tmp_path / 'out' / '000003.txt'
+    write_kitti_result_file(path, ['Car', 'Cyclist'], np.array([[1.234, 2.5, 30.0, 40.006], [0, 0, 1, 1]]),
+                            [0.123456, 1.0])
+    assert path.read_text().splitlines() == [
+        'Car -1 -1 -10 1.23 2.50 30.00 40.01 -1 -1 -1 -1000 -1000 -1000 -10 0.1235',
+        'Cyclist -1 -1 -10 0.00 0.00 1.00 1.00 -1 -1 -1 -1000 -1000 -1000 -10 1.0000']
+    objects = read_kitti_file(path, is_result=True)
+    assert objects.boxes[0].tolist() == [1.23, 2.5, 30.0, 40.01] and objects.scores.tolist() == [0.1235, 1.0]
+    with pytest.raises(ValueError, match='one word'):
+        write_kitti_result_file(path, ['Big Car'], np.zeros((1, 4)), [0.5])
+    write_kitti_result_dir(tmp_path / 'dir', {'000004': objects})
+    written = read_kitti_file(tmp_path / 'dir' / '000004.txt', is_result=True)
+    assert written.names.tolist() == ['Car', 'Cyclist']
+
+
+def test_cli_prints_table_and_writes_json(tmp_path):
+    gt_dir, det_dir, split = make_dataset(tmp_path)
+    out = tmp_path / 'ap.json'
+    cmd = [sys.executable, osp.join('tools', 'eval_kitti.py'), '--gt-dir', str(gt_dir),
+           '--det-dir', str(det_dir), '--split', split, '--classes', 'Car', 'Pedestrian', 'Cyclist',
+           '--json', str(out)]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert 'Car' in proc.stdout and 'mean' in proc.stdout
+    result = json.loads(out.read_text())
+    assert list(result) == ['Car', 'Pedestrian', 'Cyclist', 'mean']
+    for key in result:
+        assert set(result[key]) == {'R11', 'R40'}
+        assert all(set(result[key][m]) == {'easy', 'moderate', 'hard'} for m in ('R11', 'R40'))
+    # one GT and one perfect det per class: R11 = 100/11, R40 = 0; no Cyclist: 0; mean = (2 * 100/11) / 3
+    assert result['Car']['R11']['moderate'] == pytest.approx(100 / 11)
+    assert result['Pedestrian']['R40']['easy'] == 0.0
+    assert result['Cyclist']['R11']['hard'] == 0.0
+    assert result['mean']['R11']['easy'] == pytest.approx(200 / 33)
+
+
+def test_kitti_objects_length():
+    objects = KittiObjects(names=np.array(['Car']), truncated=np.zeros(1), occluded=np.zeros(1, np.int64),
+                           boxes=np.zeros((1, 4)))
+    assert len(objects) == 1
