@@ -3,3 +3,6 @@
 _base_ = 'mmdet::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['det_kd'], allow_failed_imports=False)
+
+# A progress bar over validation / testing when run in a terminal (MMEngine logs every N iterations).
+default_hooks = dict(progress_bar=dict(type='ProgressBarHook'))

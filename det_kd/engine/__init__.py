@@ -1,5 +1,7 @@
-"""Training-time machinery: hooks and checkpoint export."""
-from .hooks import DistillationScheduleHook, TeacherEvaluationHook, distillation_scale
+'''Training-time machinery: hooks and checkpoint export.'''
+from .hooks import DistillationScheduleHook, ProgressBarHook, TeacherEvaluationHook, distillation_scale
 from .student_export import export_student
 
-__all__ = ['DistillationScheduleHook', 'TeacherEvaluationHook', 'distillation_scale', 'export_student']
+__all__ = [
+    'DistillationScheduleHook', 'ProgressBarHook', 'TeacherEvaluationHook', 'distillation_scale', 'export_student'
+]

@@ -55,3 +55,12 @@ def test_kitti_metric_equals_the_standalone_evaluator_on_its_written_results(dat
         # result files round boxes to 2 decimals and scores to 4: equal up to that rounding
         assert metrics[f'kitti/{cls}_R40_moderate'] == pytest.approx(reference[cls]['R40']['moderate'], abs=0.5)
     assert metrics['kitti/mAP_R11_hard'] == pytest.approx(reference['mean']['R11']['hard'], abs=0.5)
+
+
+def test_testing_shows_a_progress_bar(data_dir, monkeypatch, capsys):
+    monkeypatch.chdir(data_dir)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'faster_rcnn', CONFIGS['coco'][0]))
+    cfg.work_dir = str(data_dir / 'work' / 'progress')
+    cfg.default_hooks.progress_bar.disable = False
+    Runner.from_cfg(cfg).test()
+    assert 'test: 100%' in capsys.readouterr().err
