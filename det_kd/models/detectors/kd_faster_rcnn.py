@@ -102,6 +102,7 @@ class KDFasterRCNN(TwoStageDetector):
                                                          teacher.get('allow_random_init', False)))
         self.teacher_input_scale = float(teacher.get('input_scale', 1.0))
         self.teacher_renormalize = bool(teacher.get('renormalize', True))
+        self._renormalize_for_teacher = self._teacher_needs_renormalization()
         #: Multiplier of every distillation term, set by ``DistillationScheduleHook``. 1 = paper's weights.
         self.distill_scale = 1.0
 
@@ -232,27 +233,37 @@ class KDFasterRCNN(TwoStageDetector):
         return F.interpolate(inputs, scale_factor=self.teacher_input_scale, mode='bilinear',
                              align_corners=False)
 
+    def _teacher_needs_renormalization(self) -> bool:
+        """Whether the teacher's preprocessor normalises differently from the student's."""
+        student_pre, teacher_pre = self.data_preprocessor, self.teacher.data_preprocessor
+        if not self.teacher_renormalize:
+            return False
+        enabled = [getattr(pre, '_enable_normalize', False) for pre in (student_pre, teacher_pre)]
+        if enabled[0] != enabled[1]:
+            raise ValueError('teacher.renormalize: one data preprocessor normalises (mean / std) and the other '
+                             'does not; give both a mean and std, or set teacher.renormalize=False')
+        if not enabled[0]:
+            return student_pre._channel_conversion != teacher_pre._channel_conversion
+        return not (torch.equal(student_pre.mean, teacher_pre.mean) and torch.equal(student_pre.std, teacher_pre.std)
+                    and student_pre._channel_conversion == teacher_pre._channel_conversion)
+
     def teacher_inputs(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Tensor:
         """The student's normalised batch, re-normalised for the teacher and resized by ``input_scale``.
 
         Padding stays zero (the value both preprocessors pad with after normalisation).
         """
         inputs = batch_inputs
-        student_pre, teacher_pre = self.data_preprocessor, self.teacher.data_preprocessor
-        if self.teacher_renormalize and hasattr(teacher_pre, 'mean') and hasattr(student_pre, 'mean'):
-            same = (torch.equal(student_pre.mean, teacher_pre.mean.to(student_pre.mean))
-                    and torch.equal(student_pre.std, teacher_pre.std.to(student_pre.std))
-                    and student_pre._channel_conversion == teacher_pre._channel_conversion)
-            if not same:
-                raw = inputs * student_pre.std + student_pre.mean
-                if student_pre._channel_conversion != teacher_pre._channel_conversion:
-                    raw = raw[:, [2, 1, 0], ...]
-                inputs = (raw - teacher_pre.mean.to(raw)) / teacher_pre.std.to(raw)
-                valid = torch.zeros_like(inputs[:, :1])
-                for index, sample in enumerate(batch_data_samples):
-                    height, width = sample.metainfo['img_shape'][:2]
-                    valid[index, :, :height, :width] = 1
-                inputs = inputs * valid
+        if self._renormalize_for_teacher:
+            student_pre, teacher_pre = self.data_preprocessor, self.teacher.data_preprocessor
+            raw = inputs * student_pre.std + student_pre.mean if student_pre._enable_normalize else inputs
+            if student_pre._channel_conversion != teacher_pre._channel_conversion:
+                raw = raw[:, [2, 1, 0], ...]
+            inputs = (raw - teacher_pre.mean) / teacher_pre.std if teacher_pre._enable_normalize else raw
+            valid = torch.zeros_like(inputs[:, :1])
+            for index, sample in enumerate(batch_data_samples):
+                height, width = sample.metainfo['img_shape'][:2]
+                valid[index, :, :height, :width] = 1
+            inputs = inputs * valid
         return self._resize_for_teacher(inputs)
 
     # ------------------------------------------------------------------ training
@@ -272,6 +283,9 @@ class KDFasterRCNN(TwoStageDetector):
             losses = super().loss(batch_inputs, batch_data_samples)
 
         self._scale_hard_losses(losses, scale)
+        if scale == 0.0:  # distillation switched off (early stop): the teacher does no work
+            losses.update(self._zero_distillation_losses())
+            return losses
         rois = rcn_rec.kwargs['rois'] if rcn_on else None
         teacher = self._teacher_forward(batch_inputs, batch_data_samples, rpn_on, rois)
 
@@ -292,6 +306,14 @@ class KDFasterRCNN(TwoStageDetector):
                                         rcn_rec.result['bbox_targets'], bbox_head.num_classes,
                                         bbox_head.reg_class_agnostic, self.rcn_kd_cls, self.rcn_kd_reg, scale))
         return losses
+
+    def _zero_distillation_losses(self) -> dict:
+        """The distillation keys at zero, keeping the adapters in the graph (DDP needs every parameter)."""
+        zero = sum((p.sum() for p in self.distill_adapters.parameters()), torch.zeros(())) * 0.0
+        terms = (('loss_hint', self.loss_hint), ('loss_rpn_kd_cls', self.rpn_kd_cls),
+                 ('loss_rpn_kd_bbox', self.rpn_kd_reg), ('loss_rcn_kd_cls', self.rcn_kd_cls),
+                 ('loss_rcn_kd_bbox', self.rcn_kd_reg))
+        return {key: zero for key, loss in terms if loss is not None}
 
     def _scale_hard_losses(self, losses: dict, scale: float) -> None:
         """Hard classification losses get ``1 - (1 - mu) * scale`` (``mu`` at full distillation)."""

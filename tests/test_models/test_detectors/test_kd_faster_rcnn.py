@@ -185,3 +185,17 @@ def test_rpn_grid_alignment_crops_teacher_and_masks_uncovered_anchors():
     assert torch.equal(aligned_reg[0][..., :4, :4], teacher_reg[..., :4, :4])
     covered = valid[0].reshape(2, 4, 5, anchors)  # (B, H, W, A): the order of the anchor targets
     assert covered[:, :, :4].all() and not covered[:, :, 4].any()
+
+
+def test_switched_off_distillation_skips_the_teacher_and_keeps_adapters_in_the_graph():
+    model = build(kd_cfg())
+    model.train()
+    model.distill_scale = 0.0
+    inputs, samples = batch(model)
+    with MethodCallRecorder(model.teacher, 'extract_feat') as teacher_call:
+        losses = model.loss(inputs, samples)
+    assert not teacher_call.called
+    for key in ('loss_hint', 'loss_rpn_kd_cls', 'loss_rpn_kd_bbox', 'loss_rcn_kd_cls', 'loss_rcn_kd_bbox'):
+        assert float(losses[key].detach()) == 0.0
+    losses['loss_hint'].backward()
+    assert model.distill_adapters[0].conv.weight.grad is not None
