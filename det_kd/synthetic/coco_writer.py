@@ -17,7 +17,9 @@ import os
 import os.path as osp
 from typing import Dict, List, Sequence
 
-from .scene import SYNTHETIC_CLASSES, Box, DatasetImage, write_text
+from .classes import SYNTHETIC_CLASSES
+from .io_utils import write_text
+from .structures import Box, DatasetImage
 
 
 def _bbox_fields(box: Box) -> Dict[str, object]:

@@ -11,9 +11,12 @@ import shutil
 from collections import Counter
 from typing import Dict, Iterable, Iterator, Optional, Sequence, Tuple
 
+from .classes import SYNTHETIC_CLASSES
 from .coco_writer import CocoWriter
+from .config import SceneConfig
 from .kitti_writer import KittiWriter
-from .scene import SYNTHETIC_CLASSES, DatasetImage, SceneConfig, generate_scene
+from .scene import generate_scene
+from .structures import DatasetImage
 from .voc_writer import VocWriter
 
 try:

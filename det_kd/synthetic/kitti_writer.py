@@ -17,7 +17,8 @@ occlusion level (0-2). The 3D fields carry KITTI's "invalid" values (alpha -10, 
 import os.path as osp
 from typing import Dict, List, Sequence
 
-from .scene import Box, DatasetImage, write_id_list, write_text
+from .io_utils import write_id_list, write_text
+from .structures import Box, DatasetImage
 
 _INVALID_3D = '-1 -1 -1 -1000 -1000 -1000 -10'
 

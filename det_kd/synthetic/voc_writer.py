@@ -32,7 +32,8 @@ import os.path as osp
 import xml.etree.ElementTree as ET
 from typing import Dict, List, Sequence, Tuple
 
-from .scene import Box, DatasetImage, write_id_list, write_text
+from .io_utils import write_id_list, write_text
+from .structures import Box, DatasetImage
 
 #: Supported ``box_convention`` values, see the module docstring.
 VOC_BOX_CONVENTIONS: Tuple[str, ...] = ('mmdet', 'voc')

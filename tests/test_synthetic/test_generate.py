@@ -16,8 +16,11 @@ import pytest
 from PIL import Image
 
 from det_kd.synthetic import SYNTHETIC_CLASSES, generate_dataset
-from det_kd.synthetic.scene import (BackgroundSpec, SceneConfig, SceneLayout, ShapeSpec,
-                                    TextureSpec, render_scene)
+from det_kd.synthetic.config import SceneConfig
+from det_kd.synthetic.layout import SceneLayout
+from det_kd.synthetic.render import render_scene
+from det_kd.synthetic.shapes import ShapeSpec
+from det_kd.synthetic.textures import BackgroundSpec, TextureSpec
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 WIDTH, HEIGHT = 128, 96
