@@ -1,0 +1,11 @@
+# ResNet-18 + FPN (modern student) Faster R-CNN on PASCAL VOC 2007: trained on trainval, tested on test (20
+# classes, 11-point mAP), MMDetection's 1x schedule.
+_base_ = [
+    '../_base_/models/faster-rcnn_r18_fpn.py', '../_base_/datasets/voc07.py',
+    'mmdet::_base_/schedules/schedule_1x.py', '../_base_/default_runtime.py'
+]
+
+model = dict(roi_head=dict(bbox_head=dict(num_classes=20)))
+
+# lr=0.02 is for 16 images per iteration; the runner scales it to the actual total batch.
+auto_scale_lr = dict(enable=True, base_batch_size=16)

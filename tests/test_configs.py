@@ -1,0 +1,97 @@
+"""Every config under configs/ (except _base_) loads and builds its model on CPU; the paper's models train.
+
+The list is globbed, so new configs are covered; a config whose model type is not registered fails.
+"""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmdet.registry import DATASETS, MODELS
+from mmdet.testing import demo_mm_inputs
+from mmdet.utils import register_all_modules
+from mmengine.config import Config
+
+import det_kd  # noqa: F401  (what custom_imports loads: registers det_kd's modules)
+from det_kd.models.backbones import PlainConvNet
+from det_kd.synthetic import SYNTHETIC_CLASSES
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG_ROOT = osp.join(REPO, 'configs')
+CONFIGS = sorted(
+    osp.relpath(path, CONFIG_ROOT) for path in glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
+    if '_base_' not in osp.relpath(path, CONFIG_ROOT).split(osp.sep))
+# The paper's four models at CPU-demo width: one training step and one prediction each.
+PAPER_DEMOS = [
+    f'faster_rcnn/faster-rcnn_{name}-w0.25_12e_synthetic-coco.py'
+    for name in ('vgg16', 'vggm', 'alexnet', 'tucker-alexnet')
+]
+# Parameters of the full-width paper models on VOC (21 classes): VGG16 137M (paper: 138M), AlexNet 58M
+# (paper: 62M), Tucker-AlexNet 12M (paper: 11M); VGG-M has py-faster-rcnn's 1024-unit fc6/fc7 (paper: 80M).
+PAPER_PARAMS = {
+    'faster_rcnn/faster-rcnn_vgg16_1x_voc07.py': 137_057_234,
+    'faster_rcnn/faster-rcnn_vggm_1x_voc07.py': 27_748_626,
+    'faster_rcnn/faster-rcnn_alexnet_1x_voc07.py': 58_019_282,
+    'faster_rcnn/faster-rcnn_tucker-alexnet_1x_voc07.py': 11_994_222,
+}
+
+register_all_modules()
+
+
+def _num_classes(dataset: dict) -> int:
+    """Number of classes of a dataset config: its ``metainfo``, else its class's ``METAINFO``."""
+    while 'dataset' in dataset:  # dataset wrappers such as RepeatDataset
+        dataset = dataset.dataset
+    classes = dataset.get('metainfo', {}).get('classes') or DATASETS.get(dataset.type).METAINFO['classes']
+    return len(classes)
+
+
+def _build(config: str):
+    cfg = Config.fromfile(osp.join(CONFIG_ROOT, config))
+    if 'teacher' in cfg.model:
+        # A distillation config names a trained teacher's checkpoint; the architecture is all we build here.
+        cfg.model.teacher.update(checkpoint=None, allow_random_init=True)
+    return cfg, MODELS.build(cfg.model)
+
+
+def test_configs_are_found():
+    assert len(CONFIGS) >= 25
+    assert set(PAPER_DEMOS) | set(PAPER_PARAMS) <= set(CONFIGS)
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_config_builds_its_model(config):
+    cfg, model = _build(config)
+    assert cfg.custom_imports == dict(imports=['det_kd'], allow_failed_imports=False)
+    assert model.roi_head.bbox_head.num_classes == _num_classes(cfg.train_dataloader.dataset)
+    if config in PAPER_PARAMS:
+        assert sum(p.numel() for p in model.parameters()) == PAPER_PARAMS[config]
+    if isinstance(model.backbone, PlainConvNet):
+        # Single stride-16 map: the backbone, RPN, RoI extractor and box head agree.
+        channels = model.backbone.stage_channels[model.backbone.out_indices[-1]]
+        extractor = model.roi_head.bbox_roi_extractor
+        assert model.rpn_head.in_channels == extractor.out_channels == channels
+        assert model.roi_head.bbox_head.in_channels == channels
+        assert extractor.featmap_strides == [16]
+        assert tuple(extractor.roi_layers[0].output_size) == tuple(model.roi_head.bbox_head.roi_feat_size)
+
+
+@pytest.mark.parametrize('config', PAPER_DEMOS)
+def test_paper_model_trains_a_step_and_predicts(config):
+    _, model = _build(config)
+    torch.manual_seed(0)
+    packed = demo_mm_inputs(
+        batch_size=1, image_shapes=(3, 128, 160), num_items=[2], num_classes=len(SYNTHETIC_CLASSES))
+    model.train()
+    losses = model(**model.data_preprocessor(packed, True), mode='loss')
+    assert {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'} <= set(losses)
+    loss, _ = model.parse_losses(losses)
+    loss.backward()
+    assert torch.isfinite(loss)
+    first_conv = model.backbone.get_submodule(next(iter(model.backbone.conv_paths.values())))
+    assert first_conv.weight.grad is not None and first_conv.weight.grad.abs().sum() > 0
+    model.eval()
+    with torch.no_grad():
+        results = model(**model.data_preprocessor(packed, False), mode='predict')
+    assert len(results) == 1 and results[0].pred_instances.bboxes.shape[-1] == 4
+
