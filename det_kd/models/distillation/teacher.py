@@ -100,8 +100,8 @@ def build_teacher(config: TeacherConfig,
     Args:
         config (str | dict): See :func:`load_teacher_model_config`.
         checkpoint (str, optional): Teacher weights. Required unless ``allow_random_init``.
-        allow_random_init (bool): Allow a randomly initialised teacher (tests, smoke runs only).
-            Defaults to False.
+        allow_random_init (bool): Allow a randomly initialised teacher (tests, smoke runs only); it keeps
+            PyTorch's default initialisation. Defaults to False.
 
     Returns:
         nn.Module: The teacher in eval mode with ``requires_grad=False`` everywhere.
@@ -111,9 +111,9 @@ def build_teacher(config: TeacherConfig,
                          'teacher.allow_random_init=True only for tests or smoke runs.')
     model_cfg = load_teacher_model_config(config)
     with torch.random.fork_rng(devices=[]):
+        # A random teacher keeps PyTorch's default initialisation: its config's init_cfg may name
+        # pretrained weights (torchvision://...) that a test or smoke run must not download.
         teacher = MODELS.build(model_cfg)
-        if checkpoint is None:
-            teacher.init_weights()
     if checkpoint is not None:
         load_teacher_checkpoint(teacher, checkpoint)
     teacher.eval()

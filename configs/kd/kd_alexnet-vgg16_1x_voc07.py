@@ -1,0 +1,16 @@
+# Chen et al. (2017) on PASCAL VOC 2007: AlexNet student, VGG16 teacher (paper, Table 1: 57.2 -> 60.1 mAP).
+#   python tools/train.py configs/faster_rcnn/faster-rcnn_vgg16_1x_voc07.py        # the teacher
+#   python tools/train.py configs/kd/kd_alexnet-vgg16_1x_voc07.py                  # the distilled student
+# Hint: the student's conv5 (256 channels) guided by the teacher's conv5_3 (512) through a 1x1 adapter; the
+# maps differ by a few pixels (padding), so the student's map is padded / cropped to the teacher's.
+_base_ = '../faster_rcnn/faster-rcnn_alexnet_1x_voc07.py'
+
+teacher_config = '{{fileDirname}}/../faster_rcnn/faster-rcnn_vgg16_1x_voc07.py'
+teacher_checkpoint = 'work_dirs/faster-rcnn_vgg16_1x_voc07/epoch_12.pth'
+
+model = dict(
+    type='KDFasterRCNN',
+    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
+    distill=dict(hints=[dict(student=0, teacher=0, adapter='conv1x1', align='pad')]))
+
+custom_hooks = [dict(type='DistillationScheduleHook'), dict(type='TeacherEvaluationHook')]
