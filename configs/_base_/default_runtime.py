@@ -4,5 +4,9 @@ _base_ = 'mmdet::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['det_kd'], allow_failed_imports=False)
 
-# A progress bar over validation / testing when run in a terminal (MMEngine logs every N iterations).
-default_hooks = dict(progress_bar=dict(type='ProgressBarHook'))
+# A progress bar over validation / testing when run in a terminal (MMEngine logs every N iterations), and
+# the random states saved in checkpoints so that --resume continues exactly as an uninterrupted run.
+default_hooks = dict(progress_bar=dict(type='ProgressBarHook'), rng_state=dict(type='RNGStateHook'))
+
+# MMEngine's runner, able to run distributed on CPU with gloo as well (docs/distributed.md).
+runner_type = 'mmdet.CPUDistributedRunner'

@@ -1,7 +1,10 @@
-'''Training-time machinery: hooks and checkpoint export.'''
-from .hooks import DistillationScheduleHook, ProgressBarHook, TeacherEvaluationHook, distillation_scale
+"""Training-time machinery: hooks, a CPU-capable distributed runner and checkpoint export."""
+from .cpu_distributed_runner import CPUDistributedRunner
+from .hooks import (DistillationScheduleHook, ProgressBarHook, RNGStateHook, TeacherEvaluationHook,
+                    distillation_scale)
 from .student_export import export_student
 
 __all__ = [
-    'DistillationScheduleHook', 'ProgressBarHook', 'TeacherEvaluationHook', 'distillation_scale', 'export_student'
+    'CPUDistributedRunner', 'DistillationScheduleHook', 'ProgressBarHook', 'RNGStateHook',
+    'TeacherEvaluationHook', 'distillation_scale', 'export_student'
 ]
