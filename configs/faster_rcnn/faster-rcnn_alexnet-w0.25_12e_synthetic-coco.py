@@ -8,6 +8,10 @@ _base_ = [
 ]
 
 model = dict(
+    # A 320x240 image has 3600 anchors: 1000 go to the proposal NMS (py-faster-rcnn's 12000 / 6000 are for
+    # 600x1000 images and make the CPU NMS the slowest step).
+    train_cfg=dict(rpn_proposal=dict(nms_pre=1000, max_per_img=300)),
+    test_cfg=dict(rpn=dict(nms_pre=1000, max_per_img=300)),
     backbone=dict(widen_factor=0.25, frozen_stages=-1, norm_cfg=dict(type='BN'), init_cfg=None),
     rpn_head=dict(in_channels=64, feat_channels=64, anchor_generator=dict(scales=[1, 2, 4, 8])),
     roi_head=dict(

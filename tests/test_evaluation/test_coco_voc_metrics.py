@@ -66,10 +66,11 @@ def mmdet_stats(ann_file, detections, proposal_nums):
 
 def test_configured_coco_metric_equals_official_cocoeval(tmp_path):
     config = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'datasets', 'synthetic_coco.py'))
-    assert tuple(config.val_evaluator.proposal_nums) == (1, 10, 100)
+    coco_metric = config.val_evaluator[0]
+    assert coco_metric.type == 'CocoMetric' and tuple(coco_metric.proposal_nums) == (1, 10, 100)
     ann_file, detections = make_coco_case(tmp_path)
     official = official_stats(ann_file, detections)
-    ours = mmdet_stats(ann_file, detections, tuple(config.val_evaluator.proposal_nums))
+    ours = mmdet_stats(ann_file, detections, tuple(coco_metric.proposal_nums))
     for index, key in enumerate(STATS):
         assert ours[f'coco/{key}'] == pytest.approx(round(official[index], 3), abs=1e-9), key
     # mmdet's default proposal_nums (100, 300, 1000) would report another AP50 on this case

@@ -1,0 +1,57 @@
+"""Aggregates the demo's per-seed metrics and writes the results table in the paper's form."""
+import statistics
+from typing import Dict, List, Mapping, Sequence
+
+#: Metric keys read from the test runs (scaled to percent) and their column titles.
+METRICS = (('pascal_voc/mAP', 'VOC07 mAP@0.5'), ('coco/bbox_mAP', 'COCO mAP@[.5,.95]'),
+           ('coco/bbox_mAP_50', 'COCO AP@0.5'))
+
+
+def mean_std(values: Sequence[float]) -> tuple:
+    """Mean and sample standard deviation (0 for a single value)."""
+    values = list(values)
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def format_mean_std(values: Sequence[float]) -> str:
+    mean, std = mean_std(values)
+    return f'{mean:.1f} ± {std:.1f}' if len(values) > 1 else f'{mean:.1f}'
+
+
+def per_seed_percent(runs: Mapping[int, Mapping[str, float]], key: str) -> List[float]:
+    """``100 * runs[seed][key]`` for every seed, in seed order."""
+    return [100.0 * runs[seed][key] for seed in sorted(runs)]
+
+
+def results_table(models: Sequence[dict]) -> str:
+    """A markdown table: model, student, teacher, metrics (mean ± std over seeds), params, CPU latency.
+
+    Args:
+        models (Sequence[dict]): One entry per model with ``name``, ``student``, ``teacher``,
+            ``runs`` (``{seed: {metric key: value in [0, 1]}}``), ``params`` (count) and ``latency_ms``.
+
+    Returns:
+        str: The table, followed by the distilled-minus-baseline gain per metric when both are present.
+    """
+    header = ['model', 'architecture', 'teacher'] + [title for _, title in METRICS] + ['params (M)', 'CPU ms/img']
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for model in models:
+        cells = [model['name'], model['architecture'], model['teacher']]
+        cells += [format_mean_std(per_seed_percent(model['runs'], key)) for key, _ in METRICS]
+        cells += [f"{model['params'] / 1e6:.2f}", f"{model['latency_ms']:.1f}"]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    by_role = {model['role']: model for model in models}
+    if 'baseline' in by_role and 'distilled' in by_role:
+        gains = []
+        for key, title in METRICS:
+            base = per_seed_percent(by_role['baseline']['runs'], key)
+            dist = per_seed_percent(by_role['distilled']['runs'], key)
+            gains.append(f'{title} {format_mean_std([d - b for d, b in zip(dist, base)])}')
+        lines.append('')
+        lines.append('Distilled minus baseline (per seed, then mean ± std): ' + '; '.join(gains) + '.')
+    return '\n'.join(lines)
+
+
+def seeds_summary(models: Sequence[dict]) -> Dict[str, Dict[str, List[float]]]:
+    """``{model name: {metric key: [percent per seed]}}`` for the JSON record."""
+    return {m['name']: {key: per_seed_percent(m['runs'], key) for key, _ in METRICS} for m in models}

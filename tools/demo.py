@@ -1,0 +1,133 @@
+"""The det_kd demo: does distillation work? One command, on data it generates itself.
+
+Generates the synthetic shapes dataset, then for each seed trains a teacher, a baseline student and a
+distilled student (same schedule, same seed), evaluates all three (PASCAL VOC07 mAP@0.5 and COCO mAP on the
+same validation images), measures params and CPU latency, and writes into the work directory:
+``results.md`` (the table, in the paper's form), ``results.json``, ``accuracy_vs_cost.png`` and every log.
+
+    python tools/demo.py                        # defaults: about 10 minutes on 2 CPU cores
+    python tools/demo.py --seeds 0 1 2          # mean and std over three seeds
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import time
+from typing import Dict, List
+
+from det_kd.demo import METRICS, latest_test_metrics, mean_std, results_table, run_tool, seeds_summary
+from det_kd.demo.stages import REPO
+from det_kd.synthetic import generate_dataset
+
+CONFIGS = osp.join(REPO, 'configs')
+DEFAULT_TEACHER = osp.join(CONFIGS, 'faster_rcnn', 'faster-rcnn_vgg16-w0.25_12e_synthetic-coco.py')
+DEFAULT_STUDENT = osp.join(CONFIGS, 'faster_rcnn', 'faster-rcnn_alexnet-w0.25_12e_synthetic-coco.py')
+DEFAULT_KD = osp.join(CONFIGS, 'kd', 'kd_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--work-dir', default='work_dirs/demo', help='where data, runs and results go')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0], help='training seeds (one run each)')
+    parser.add_argument('--num-train', type=int, default=200, help='training images')
+    parser.add_argument('--num-val', type=int, default=100, help='validation images')
+    parser.add_argument('--img-size', type=int, nargs=2, default=(320, 240), metavar=('W', 'H'))
+    parser.add_argument('--epochs', type=int, default=12, help='training epochs of every model')
+    parser.add_argument('--teacher', default=DEFAULT_TEACHER, help='teacher config')
+    parser.add_argument('--student', default=DEFAULT_STUDENT, help='plain student config (the baseline)')
+    parser.add_argument('--kd', default=DEFAULT_KD, help='distillation config (wraps the student config)')
+    parser.add_argument('--latency-runs', type=int, default=30, help='timed test_step calls per model')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bars')
+    return parser.parse_args()
+
+
+def schedule_options(epochs: int, seed: int) -> List[str]:
+    """``--cfg-options`` for ``epochs`` epochs (lr steps at 2/3 and 11/12 as the 12-epoch schedule), no
+    validation during training, one checkpoint kept, and the training seed."""
+    milestones = sorted({max(1, round(epochs * 8 / 12)), max(1, round(epochs * 11 / 12))})
+    return [f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs + 1}',
+            f'param_scheduler.1.end={epochs}', f'param_scheduler.1.milestones={milestones}',
+            'default_hooks.checkpoint.max_keep_ckpts=1', f'randomness.seed={seed}']
+
+
+def train_and_test(name: str, config: str, test_config: str, run_dir: str, cwd: str, options: List[str],
+                   epochs: int, progress: bool, export: bool = False) -> Dict[str, float]:
+    """Trains ``config`` into ``run_dir``, optionally exports the student, tests with ``test_config``."""
+    run_tool('train.py', [config, '--work-dir', run_dir, '--cfg-options', *options],
+             osp.join(run_dir, 'train.log'), f'{name}: train', cwd, max_epochs=epochs, show_progress=progress)
+    checkpoint = osp.join(run_dir, f'epoch_{epochs}.pth')
+    if export:
+        student = osp.join(run_dir, 'student.pth')
+        run_tool('export_student.py', [checkpoint, '--out', student], osp.join(run_dir, 'export.log'),
+                 f'{name}: export', cwd, show_progress=False)
+        checkpoint = student
+    test_dir = osp.join(run_dir, 'test')
+    run_tool('test.py', [test_config, checkpoint, '--work-dir', test_dir], osp.join(run_dir, 'test.log'),
+             f'{name}: test', cwd, show_progress=progress)
+    return dict(latest_test_metrics(test_dir), checkpoint=checkpoint)
+
+
+def main() -> None:
+    args = parse_args()
+    start = time.time()
+    work_dir = osp.abspath(args.work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    progress = not args.no_progress
+    print(f'[demo] generating {args.num_train} + {args.num_val} synthetic images in {work_dir}/data/synthetic')
+    generate_dataset(osp.join(work_dir, 'data', 'synthetic'), num_train=args.num_train, num_val=args.num_val,
+                     img_size=tuple(args.img_size), seed=0, formats=('coco', ), progress=progress)
+
+    roles = [('teacher', 'teacher', args.teacher), ('baseline', 'baseline student', args.student),
+             ('distilled', 'distilled student', args.kd)]
+    runs: Dict[str, Dict[int, dict]] = {role: {} for role, _, _ in roles}
+    for seed in args.seeds:
+        options = schedule_options(args.epochs, seed)
+        seed_dir = osp.join(work_dir, f'seed{seed}')
+        runs['teacher'][seed] = train_and_test('teacher', args.teacher, args.teacher, osp.join(seed_dir, 'teacher'),
+                                               work_dir, options, args.epochs, progress)
+        runs['baseline'][seed] = train_and_test('baseline', args.student, args.student,
+                                                osp.join(seed_dir, 'baseline'), work_dir, options, args.epochs,
+                                                progress)
+        kd_options = options + [f"model.teacher.checkpoint={runs['teacher'][seed]['checkpoint']}"]
+        runs['distilled'][seed] = train_and_test('distilled', args.kd, args.student, osp.join(seed_dir, 'distilled'),
+                                                 work_dir, kd_options, args.epochs, progress, export=True)
+
+    from det_kd.demo.latency import params_and_latency  # imports torch / mmdet: after the subprocess stages
+    first = args.seeds[0]
+    costs = params_and_latency(
+        {role: (args.student if role != 'teacher' else args.teacher, runs[role][first]['checkpoint'])
+         for role, _, _ in roles}, height=args.img_size[1], width=args.img_size[0], runs=args.latency_runs)
+
+    models = [
+        dict(name=title, role=role, architecture=osp.basename(config if role != 'distilled' else args.student)[:-3],
+             teacher=osp.basename(args.teacher)[:-3] if role == 'distilled' else '-',
+             runs={seed: {k: v for k, v in metrics.items() if k != 'checkpoint'} for seed, metrics in runs[role].items()},
+             params=costs[role]['params'], latency_ms=costs[role]['latency']['median_ms'])
+        for role, title, config in roles
+    ]
+    table = results_table(models)
+    from det_kd.benchmark.plots import PlotPoint, plot_accuracy_cost
+    plot_accuracy_cost([
+        PlotPoint(name=m['name'], role=m['role'], metric=100 * mean_std([r['pascal_voc/mAP'] for r in m['runs'].values()])[0],
+                  latency_ms=m['latency_ms'], params=m['params']) for m in models
+    ], osp.join(work_dir, 'accuracy_vs_cost.png'), metric_label='VOC07 mAP@0.5 (%)',
+        title='det_kd demo: synthetic shapes')
+    minutes = (time.time() - start) / 60
+    header = (f'# det_kd demo\n\nCommand: `python tools/demo.py --seeds {" ".join(map(str, args.seeds))} '
+              f'--num-train {args.num_train} --num-val {args.num_val} --img-size {args.img_size[0]} '
+              f'{args.img_size[1]} --epochs {args.epochs}`; {minutes:.1f} minutes. Metrics in percent on '
+              f'{args.num_val} validation images (mean ± std over {len(args.seeds)} seed(s)); CPU latency: '
+              f'median `test_step` ms at batch 1, {args.img_size[0]}x{args.img_size[1]}, '
+              f'{costs["teacher"]["threads"]} thread(s), models interleaved.\n\n')
+    with open(osp.join(work_dir, 'results.md'), 'w') as f:
+        f.write(header + table + '\n')
+    with open(osp.join(work_dir, 'results.json'), 'w') as f:
+        json.dump(dict(args=vars(args), per_seed=seeds_summary(models), costs=costs, minutes=minutes,
+                       metrics=[key for key, _ in METRICS]), f, indent=2)
+    print('\n' + table)
+    print(f'\n[demo] done in {minutes:.1f} minutes: {work_dir}/results.md, results.json, accuracy_vs_cost.png, '
+          'logs under seed*/')
+
+
+if __name__ == '__main__':
+    main()
