@@ -4,10 +4,11 @@ import os.path as osp
 from typing import Any, Optional
 
 from mmengine.config import Config, ConfigDict
-from mmengine.runner.checkpoint import load_checkpoint
 from torch import nn
 
 from mmdet.registry import MODELS
+
+from det_kd.utils.checkpoint import load_checkpoint_strictly
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
@@ -100,30 +101,6 @@ def drop_pretrained_init(model_cfg: ConfigDict) -> int:
     return dropped
 
 
-def load_checkpoint_strict(model: nn.Module, checkpoint: str, config: str = '') -> None:
-    """Loads ``checkpoint`` into ``model``; every key and shape must match.
-
-    Args:
-        model (nn.Module): The model.
-        checkpoint (str): A local path or any URI MMEngine's ``CheckpointLoader`` understands.
-        config (str): The config the model was built from, named in errors. Defaults to ''.
-
-    Raises:
-        FileNotFoundError: If a local checkpoint file does not exist.
-        ValueError: If keys are missing or unexpected or shapes differ; names the file and the config.
-    """
-    if '://' not in checkpoint and not osp.isfile(checkpoint):
-        raise FileNotFoundError(
-            f'checkpoint file {checkpoint!r} not found (working directory {os.getcwd()!r})')
-    try:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
-    except RuntimeError as error:
-        hint = (' (a distillation checkpoint holds `distill_adapters.*`: export the student with '
-                'tools/export_student.py first)' if 'distill_adapters.' in str(error) else '')
-        raise ValueError(f'checkpoint {checkpoint!r} does not match the model of config {config!r}{hint}:\n'
-                         f'{error}') from error
-
-
 def build_detector(model_cfg: ConfigDict,
                    checkpoint: Optional[str] = None,
                    device: str = 'cpu',
@@ -144,5 +121,5 @@ def build_detector(model_cfg: ConfigDict,
     """
     model = MODELS.build(model_cfg)
     if checkpoint:
-        load_checkpoint_strict(model, checkpoint, config)
+        load_checkpoint_strictly(model, checkpoint, f'checkpoint of config {config!r}')
     return model.to(device).eval()

@@ -4,7 +4,7 @@ Three calls are timed side by side, interleaved iteration by iteration, on one f
 
 (a) ``student_step``: ``train_step`` (data preprocessor, forward and losses, backward, optimizer step) of
     the plain student (the distillation config's student, as a ``FasterRCNN``);
-(b) ``teacher_forward``: ``KDFasterRCNN._teacher_forward`` itself under ``no_grad`` (teacher features,
+(b) ``teacher_forward``: ``KDFasterRCNN.teacher_forward`` itself under ``no_grad`` (teacher features,
     RPN maps and the RoI head on the RoIs a student step sampled), on the preprocessed batch;
 (c) ``distillation_step``: ``train_step`` of the ``KDFasterRCNN`` built from the same config.
 
@@ -44,7 +44,7 @@ from .models import drop_pretrained_init, replace_roi_pool
 #: The three timed calls, in the order they run within an iteration.
 STEPS = ('student_step', 'teacher_forward', 'distillation_step')
 #: The teacher-forward call as it is timed inside the distillation step's breakdown.
-TEACHER_FORWARD_SECTION = 'teacher forward (_teacher_forward)'
+TEACHER_FORWARD_SECTION = 'teacher forward (teacher_forward)'
 
 
 # ------------------------------------------------------------------ configs
@@ -191,7 +191,7 @@ class TrainingCostSetup:
         student_optim (OptimWrapper): The student's optimizer wrapper.
         distiller_optim (OptimWrapper): The distiller's optimizer wrapper.
         batch (dict): The collated training batch.
-        teacher_batch (dict): ``distiller.data_preprocessor(batch, True)``: what ``_teacher_forward`` gets.
+        teacher_batch (dict): ``distiller.data_preprocessor(batch, True)``: what ``teacher_forward`` gets.
         rois (Tensor, optional): RoIs sampled by a student step, for the teacher's RoI head; None when RCN
             distillation is off.
         rpn_on (bool): Whether RPN distillation is on (the teacher runs its RPN head).
@@ -293,7 +293,7 @@ def step_functions(setup: TrainingCostSetup) -> Dict[str, Callable[[], object]]:
 
     def teacher_forward() -> dict:
         inputs, samples = setup.teacher_batch['inputs'], setup.teacher_batch['data_samples']
-        return setup.distiller._teacher_forward(inputs, samples, setup.rpn_on, setup.rois)
+        return setup.distiller.teacher_forward(inputs, samples, setup.rpn_on, setup.rois)
 
     def distillation_step() -> dict:
         return setup.distiller.train_step(setup.batch, setup.distiller_optim)
@@ -396,10 +396,10 @@ def _train_step_sections(model: nn.Module, optim_wrapper: OptimWrapper) -> Dict[
 
 
 def _teacher_sections(distiller: KDFasterRCNN) -> Dict[str, Tuple[object, str]]:
-    """Sections of ``_teacher_forward``, in (b) and inside (c)'s loss."""
+    """Sections of ``teacher_forward``, in (b) and inside (c)'s loss."""
     teacher = distiller.teacher
     return {
-        TEACHER_FORWARD_SECTION: (distiller, '_teacher_forward'),
+        TEACHER_FORWARD_SECTION: (distiller, 'teacher_forward'),
         '    teacher backbone (extract_feat)': (teacher, 'extract_feat'),
         '    teacher RPN head (forward)': (teacher.rpn_head, 'forward'),
         '    teacher RoI head (_bbox_forward)': (teacher.roi_head, '_bbox_forward'),

@@ -5,8 +5,8 @@ import pytest
 import torch
 from mmengine.config import ConfigDict
 
-from det_kd.benchmark.models import (build_detector, drop_pretrained_init, load_checkpoint_strict,
-                                     load_config, replace_roi_pool)
+from det_kd.benchmark.models import build_detector, drop_pretrained_init, load_config, replace_roi_pool
+from det_kd.utils.checkpoint import load_checkpoint_strictly
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(REPO, 'configs', 'faster_rcnn', 'faster-rcnn_tiny-r18_12e_synthetic-coco.py')
@@ -25,10 +25,10 @@ def test_checkpoint_mismatch_names_the_file(tmp_path):
     path = str(tmp_path / 'student.pth')
     torch.save(dict(state_dict=state), path)
     with pytest.raises(
-            ValueError, match=r"checkpoint '.*student\.pth' does not match .*tiny-r18.*export_student"):
-        load_checkpoint_strict(model, path, TINY)
+            ValueError, match=r"checkpoint of config '.*tiny-r18.*' '.*student\.pth' does not match .*export_student"):
+        build_detector(load_config(TINY).model, path, config=TINY)
     with pytest.raises(FileNotFoundError, match='missing.pth'):
-        load_checkpoint_strict(model, str(tmp_path / 'missing.pth'), TINY)
+        load_checkpoint_strictly(model, str(tmp_path / 'missing.pth'), TINY)
 
 
 def test_roi_pool_and_pretrained_replaced():

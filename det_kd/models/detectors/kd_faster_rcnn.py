@@ -16,7 +16,7 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from ..distillation.compatibility import check_same_anchors, check_same_box_coder, check_same_roi_classes
 from ..distillation.head_distillation import rcn_distillation_losses, rpn_distillation_losses
 from ..distillation.hint_adapter import HintAdapter
-from ..distillation.recorders import MethodCallRecorder, ModuleOutputRecorder, get_submodule
+from ..distillation.recorders import MethodCallRecorder, ModuleOutputRecorder
 from ..distillation.teacher import build_teacher
 
 #: State-dict prefixes that exist only for distillation; ``tools/export_student.py`` drops them.
@@ -287,7 +287,7 @@ class KDFasterRCNN(TwoStageDetector):
             losses.update(self._zero_distillation_losses())
             return losses
         rois = rcn_rec.kwargs['rois'] if rcn_on else None
-        teacher = self._teacher_forward(batch_inputs, batch_data_samples, rpn_on, rois)
+        teacher = self.teacher_forward(batch_inputs, batch_data_samples, rpn_on, rois)
 
         if self.loss_hint is not None:
             losses['loss_hint'] = self._hint_losses(feats_rec.result, hint_rec.outputs, teacher['hints'], scale)
@@ -325,7 +325,7 @@ class KDFasterRCNN(TwoStageDetector):
             losses[key] = [v * weight for v in value] if isinstance(value, (list, tuple)) else value * weight
 
     @torch.no_grad()
-    def _teacher_forward(self, batch_inputs: Tensor, batch_data_samples: SampleList, rpn_on: bool,
+    def teacher_forward(self, batch_inputs: Tensor, batch_data_samples: SampleList, rpn_on: bool,
                          rois: Optional[Tensor]) -> dict:
         """Runs only what the distillation terms use: features, RPN maps and the RoI head on ``rois``."""
         inputs = self.teacher_inputs(batch_inputs, batch_data_samples)

@@ -5,11 +5,12 @@ from typing import Optional, Union
 
 import torch
 from mmengine.config import Config, ConfigDict
-from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.utils import get_installed_path
 from torch import nn
 
 from mmdet.registry import MODELS
+
+from det_kd.utils.checkpoint import load_checkpoint_strictly
 
 TeacherConfig = Union[str, dict, ConfigDict]
 
@@ -48,45 +49,6 @@ def load_teacher_model_config(config: TeacherConfig) -> ConfigDict:
     return cfg.model
 
 
-def load_teacher_checkpoint(teacher: nn.Module, checkpoint: str) -> None:
-    """Loads ``checkpoint`` into ``teacher`` strictly (``torch.load`` with ``weights_only=True``).
-
-    Args:
-        teacher (nn.Module): The teacher detector.
-        checkpoint (str): A local path or any URI MMEngine's ``CheckpointLoader`` understands.
-
-    Raises:
-        FileNotFoundError: If a local checkpoint file does not exist.
-        ValueError: If keys are missing or unexpected, or shapes differ; names the file and the keys.
-    """
-    if '://' not in checkpoint and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'teacher.checkpoint: file {checkpoint!r} not found (working directory '
-                                f'{os.getcwd()!r})')
-    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    state_dict = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else loaded
-    if not isinstance(state_dict, dict):
-        raise ValueError(f'teacher.checkpoint {checkpoint!r} holds no state dict')
-    state_dict = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in state_dict.items()}
-    expected = teacher.state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    mismatched = sorted(f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(v.shape)}'
-                        for k, v in expected.items()
-                        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape))
-    problems = [(name, keys) for name, keys in
-                (('missing keys', missing), ('unexpected keys', unexpected), ('shape mismatches', mismatched))
-                if keys]
-    if problems:
-        details = '; '.join(f'{len(keys)} {name}: {keys[:8]}{" ..." if len(keys) > 8 else ""}'
-                            for name, keys in problems)
-        hint = (' (a checkpoint saved by a distillation run holds `distill_adapters.*`: export the '
-                'student with tools/export_student.py first)' if any(
-                    k.startswith('distill_adapters.') for k in unexpected) else '')
-        raise ValueError(f'teacher.checkpoint {checkpoint!r} does not match the teacher config: '
-                         f'{details}{hint}')
-    teacher.load_state_dict(state_dict, strict=True)
-
-
 def build_teacher(config: TeacherConfig,
                   checkpoint: Optional[str] = None,
                   allow_random_init: bool = False) -> nn.Module:
@@ -99,7 +61,8 @@ def build_teacher(config: TeacherConfig,
 
     Args:
         config (str | dict): See :func:`load_teacher_model_config`.
-        checkpoint (str, optional): Teacher weights. Required unless ``allow_random_init``.
+        checkpoint (str, optional): Teacher weights, loaded strictly (:func:`load_checkpoint_strictly`).
+            Required unless ``allow_random_init``.
         allow_random_init (bool): Allow a randomly initialised teacher (tests, smoke runs only); it keeps
             PyTorch's default initialisation. Defaults to False.
 
@@ -115,7 +78,7 @@ def build_teacher(config: TeacherConfig,
         # pretrained weights (torchvision://...) that a test or smoke run must not download.
         teacher = MODELS.build(model_cfg)
     if checkpoint is not None:
-        load_teacher_checkpoint(teacher, checkpoint)
+        load_checkpoint_strictly(teacher, checkpoint, 'teacher.checkpoint')
     teacher.eval()
     teacher.requires_grad_(False)
     return teacher
