@@ -271,7 +271,6 @@ def build_training_setup(kd_cfg: Config,
     distiller.to(device).train()
     student_optim = build_optim_wrapper(student, copy.deepcopy(kd_cfg.optim_wrapper))
     distiller_optim = build_optim_wrapper(distiller, copy.deepcopy(kd_cfg.optim_wrapper))
-    rcn_on = distiller.rcn_kd_cls is not None or distiller.rcn_kd_reg is not None
     with torch.no_grad():
         teacher_batch = distiller.data_preprocessor(batch, True)
     return TrainingCostSetup(
@@ -281,8 +280,8 @@ def build_training_setup(kd_cfg: Config,
         distiller_optim=distiller_optim,
         batch=batch,
         teacher_batch=teacher_batch,
-        rois=record_student_rois(student, student_optim, batch) if rcn_on else None,
-        rpn_on=distiller.rpn_kd_cls is not None or distiller.rpn_kd_reg is not None)
+        rois=record_student_rois(student, student_optim, batch) if distiller.distills_rcn else None,
+        rpn_on=distiller.distills_rpn)
 
 
 def step_functions(setup: TrainingCostSetup) -> Dict[str, Callable[[], object]]:

@@ -142,7 +142,7 @@ class KDFasterRCNN(TwoStageDetector):
         return MODELS.build(cfg) if cfg else None
 
     def _check_teacher_compatibility(self) -> None:
-        if self.rpn_kd_cls is not None or self.rpn_kd_reg is not None:
+        if self.distills_rpn:
             if not getattr(self.teacher, 'with_rpn', False):
                 raise ValueError('rpn distillation is on but the teacher has no rpn_head')
             if self.rpn_align == 'grid':
@@ -156,7 +156,7 @@ class KDFasterRCNN(TwoStageDetector):
                                  'position; resampling cannot pair them')
             if self.rpn_kd_reg is not None:
                 check_same_box_coder(self.rpn_head, self.teacher.rpn_head, 'rpn distillation')
-        if self.rcn_kd_cls is not None or self.rcn_kd_reg is not None:
+        if self.distills_rcn:
             if not getattr(self.teacher, 'with_roi_head', False):
                 raise ValueError('rcn distillation is on but the teacher has no roi_head')
             check_same_roi_classes(self.roi_head.bbox_head, self.teacher.roi_head.bbox_head)
@@ -267,11 +267,20 @@ class KDFasterRCNN(TwoStageDetector):
         return self._resize_for_teacher(inputs)
 
     # ------------------------------------------------------------------ training
+    @property
+    def distills_rpn(self) -> bool:
+        """Whether an RPN term is on (the teacher then runs its RPN head on the same anchors)."""
+        return self.rpn_kd_cls is not None or self.rpn_kd_reg is not None
+
+    @property
+    def distills_rcn(self) -> bool:
+        """Whether an RCN term is on (the teacher's RoI head then runs on the student's sampled RoIs)."""
+        return self.rcn_kd_cls is not None or self.rcn_kd_reg is not None
+
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
         """The student's own losses plus the distillation terms (see the class docstring)."""
         scale = float(self.distill_scale)
-        rpn_on = self.rpn_kd_cls is not None or self.rpn_kd_reg is not None
-        rcn_on = self.rcn_kd_cls is not None or self.rcn_kd_reg is not None
+        rpn_on, rcn_on = self.distills_rpn, self.distills_rcn
         student_paths = [p['student'] for p in self.hint_pairs if isinstance(p['student'], str)]
         with contextlib.ExitStack() as stack:
             feats_rec = stack.enter_context(MethodCallRecorder(self, 'extract_feat'))
