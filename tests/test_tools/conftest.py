@@ -28,3 +28,16 @@ def workspace(tmp_path_factory):
     generate_dataset(str(root / 'data' / 'synthetic'), num_train=NUM_TRAIN, num_val=4, img_size=(320, 240),
                      seed=0, formats=('coco', ), progress=False)
     return root
+
+
+TEACHER_CONFIG = osp.join(REPO, 'configs', 'faster_rcnn', 'faster-rcnn_vgg16-w0.25_12e_synthetic-coco.py')
+ONE_EPOCH = ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
+             'train_cfg.val_interval=2']
+
+
+@pytest.fixture(scope='session')
+def teacher_checkpoint(workspace):
+    """A VGG16-w0.25 teacher trained for one epoch on the workspace data with ``tools/train.py``."""
+    work_dir = str(workspace / 'teacher')
+    run_tool('train.py', [TEACHER_CONFIG, '--work-dir', work_dir, '--cfg-options', *ONE_EPOCH], cwd=workspace)
+    return osp.join(work_dir, 'epoch_1.pth')

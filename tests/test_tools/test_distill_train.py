@@ -2,18 +2,14 @@
 import os.path as osp
 
 import torch
-from conftest import REPO, run_tool
+from conftest import ONE_EPOCH, REPO, run_tool
 
-TEACHER = osp.join(REPO, 'configs', 'faster_rcnn', 'faster-rcnn_vgg16-w0.25_12e_synthetic-coco.py')
 STUDENT = osp.join(REPO, 'configs', 'faster_rcnn', 'faster-rcnn_alexnet-w0.25_12e_synthetic-coco.py')
 KD = osp.join(REPO, 'configs', 'kd', 'kd_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py')
-ONE_EPOCH = ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1']
 
 
-def test_vgg16_to_alexnet_distillation_trains_and_deploys(workspace):
-    teacher_dir = str(workspace / 'teacher')
-    run_tool('train.py', [TEACHER, '--work-dir', teacher_dir, '--cfg-options', *ONE_EPOCH], cwd=workspace)
-    teacher_ckpt = osp.join(teacher_dir, 'epoch_1.pth')
+def test_vgg16_to_alexnet_distillation_trains_and_deploys(workspace, teacher_checkpoint):
+    teacher_ckpt = teacher_checkpoint
 
     kd_dir = str(workspace / 'kd')
     out = run_tool('train.py', [KD, '--work-dir', kd_dir, '--cfg-options', f'model.teacher.checkpoint={teacher_ckpt}',

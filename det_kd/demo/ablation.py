@@ -1,0 +1,56 @@
+"""The columns of the paper's ablation (Table 4) as overrides of a distillation config's ``model.distill``."""
+import copy
+from typing import Dict, Optional
+
+from mmengine.config import Config
+
+_NO_CLS = dict(rpn_cls=None, rcn_cls=None)
+_NO_REG = dict(rpn_reg=None, rcn_reg=None)
+_NO_HINT = dict(loss_hint=None)
+
+
+def _hint(adapter: str) -> dict:
+    return dict(hints=[dict(student=0, teacher=0, adapter=adapter, align='pad')])
+
+
+#: Table 4 of Chen et al. (2017): column -> overrides merged into ``model.distill`` (None: the plain student).
+#: "Hints" (no adaptation layer) needs equal channel counts in the pair.
+TABLE4_COLUMNS: Dict[str, Optional[dict]] = {
+    'Baseline': None,
+    'L2': dict(**_NO_CLS, **_NO_HINT, rpn_reg=dict(mode='l2'), rcn_reg=dict(mode='l2')),
+    'L2-B': dict(**_NO_CLS, **_NO_HINT),
+    'CLS': dict(**_NO_REG, **_NO_HINT, rpn_cls=dict(bg_weight=1.0), rcn_cls=dict(bg_weight=1.0)),
+    'CLS-W': dict(**_NO_REG, **_NO_HINT),
+    'Hints': dict(**_NO_CLS, **_NO_REG, **_hint('none')),
+    'Hints-A': dict(**_NO_CLS, **_NO_REG, **_hint('conv1x1')),
+    'L2-B+CLS-W': dict(**_NO_HINT),
+    'all three': {},
+}
+
+#: The paper's Table 4 (VGG16 -> Tucker): PASCAL / KITTI mAP for each column.
+PAPER_TABLE4 = {
+    'Baseline': (54.7, 49.3), 'L2': (54.6, 48.5), 'L2-B': (55.9, 50.1), 'CLS': (57.4, 50.8),
+    'CLS-W': (57.7, 51.3), 'Hints': (56.9, 50.3), 'Hints-A': (58.0, 52.1), 'L2-B+CLS-W': (58.4, 51.7),
+    'all three': (59.4, 53.7)
+}
+
+
+def column_config(kd_config: str, column: str) -> Config:
+    """The distillation config with ``TABLE4_COLUMNS[column]`` merged into ``model.distill``.
+
+    A dict override is merged into the config's own dict for that key (e.g. ``rpn_reg=dict(mode='l2')`` keeps
+    the config's ``nu``); None switches the term off.
+
+    Raises:
+        ValueError: For the 'Baseline' column, which is the plain student config, not an override.
+    """
+    overrides = TABLE4_COLUMNS[column]
+    if overrides is None:
+        raise ValueError("the 'Baseline' column trains the plain student config")
+    cfg = Config.fromfile(kd_config)
+    distill = dict(cfg.model.get('distill') or {})
+    for key, value in copy.deepcopy(overrides).items():
+        current = distill.get(key)
+        distill[key] = {**current, **value} if isinstance(value, dict) and isinstance(current, dict) else value
+    cfg.model.distill = distill
+    return cfg

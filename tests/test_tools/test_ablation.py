@@ -1,0 +1,36 @@
+"""The Table 4 ablation runner at toy size: columns as config overrides, a failing column reported, a table."""
+import json
+import os.path as osp
+
+from conftest import ONE_EPOCH, REPO, run_tool
+
+from det_kd.demo.ablation import PAPER_TABLE4, TABLE4_COLUMNS
+
+KD = osp.join(REPO, 'configs', 'kd', 'kd_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py')
+
+
+def test_table4_columns_cover_the_paper():
+    assert set(TABLE4_COLUMNS) == set(PAPER_TABLE4)
+    assert TABLE4_COLUMNS['Baseline'] is None and TABLE4_COLUMNS['all three'] == {}
+
+
+def test_ablation_runs_columns_and_reports_the_impossible_one(workspace, teacher_checkpoint):
+    work_dir = workspace / 'ablation'
+    out = run_tool('ablation.py', [KD, '--teacher-checkpoint', teacher_checkpoint, '--columns', 'CLS-W', 'Hints',
+                                   '--work-dir', str(work_dir), '--no-progress', '--cfg-options', *ONE_EPOCH],
+                   cwd=workspace)
+    results = json.loads((work_dir / 'ablation.json').read_text())['results']
+    assert len(results['CLS-W']) == 1 and 0.0 <= results['CLS-W'][0] <= 100.0
+    # VGG16-w0.25 conv5_3 has 128 channels, AlexNet-w0.25 conv5 64: "Hints" without adaptation cannot run
+    assert "adapter='none' needs equal channels" in results['Hints']
+    assert '| CLS-W |' in out and '57.7 / 51.3' in out
+
+
+def test_column_configs_switch_the_right_terms():
+    from det_kd.demo.ablation import column_config
+    l2 = column_config(KD, 'L2').model.distill
+    assert l2['rpn_cls'] is None and l2['loss_hint'] is None and l2['rcn_reg'] == dict(mode='l2')
+    cls = column_config(KD, 'CLS').model.distill
+    assert cls['rcn_cls'] == dict(bg_weight=1.0) and cls['rpn_reg'] is None
+    hints = column_config(KD, 'Hints').model.distill
+    assert hints['hints'][0]['adapter'] == 'none' and hints['rcn_cls'] is None
