@@ -5,7 +5,7 @@ distilled student (same schedule, same seed), evaluates all three (PASCAL VOC07 
 same validation images), measures params and CPU latency, and writes into the work directory:
 ``results.md`` (the table, in the paper's form), ``results.json``, ``accuracy_vs_cost.png`` and every log.
 
-    python tools/demo.py                        # defaults: about 10 minutes on 2 CPU cores
+    python tools/demo.py                        # defaults: about 15 minutes on 2 CPU cores
     python tools/demo.py --seeds 0 1 2          # mean and std over three seeds
 """
 import argparse
@@ -20,9 +20,11 @@ from det_kd.demo.stages import REPO
 from det_kd.synthetic import generate_dataset
 
 CONFIGS = osp.join(REPO, 'configs')
-DEFAULT_TEACHER = osp.join(CONFIGS, 'faster_rcnn', 'faster-rcnn_vgg16-w0.25_12e_synthetic-coco.py')
-DEFAULT_STUDENT = osp.join(CONFIGS, 'faster_rcnn', 'faster-rcnn_alexnet-w0.25_12e_synthetic-coco.py')
-DEFAULT_KD = osp.join(CONFIGS, 'kd', 'kd_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py')
+# The demo's models (see configs/demo and benchmarks/results/demo_exploration.md): the synthetic configs at
+# 256x192, where 24 epochs of all three trainings fit the demo's time budget.
+DEFAULT_TEACHER = osp.join(CONFIGS, 'demo', 'faster-rcnn_vgg16-w0.25_demo.py')
+DEFAULT_STUDENT = osp.join(CONFIGS, 'demo', 'faster-rcnn_alexnet-w0.25_demo.py')
+DEFAULT_KD = osp.join(CONFIGS, 'demo', 'kd_alexnet-w0.25-vgg16-w0.25_demo.py')
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,8 +33,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seeds', type=int, nargs='+', default=[0], help='training seeds (one run each)')
     parser.add_argument('--num-train', type=int, default=200, help='training images')
     parser.add_argument('--num-val', type=int, default=100, help='validation images')
-    parser.add_argument('--img-size', type=int, nargs=2, default=(320, 240), metavar=('W', 'H'))
-    parser.add_argument('--epochs', type=int, default=12, help='training epochs of every model')
+    parser.add_argument('--img-size', type=int, nargs=2, default=(256, 192), metavar=('W', 'H'),
+                        help='image size of the generated data (the demo configs resize to 256x192)')
+    parser.add_argument('--epochs', type=int, default=24, help='training epochs of every model')
     parser.add_argument('--teacher', default=DEFAULT_TEACHER, help='teacher config')
     parser.add_argument('--student', default=DEFAULT_STUDENT, help='plain student config (the baseline)')
     parser.add_argument('--kd', default=DEFAULT_KD, help='distillation config (wraps the student config)')
