@@ -95,3 +95,34 @@ def test_paper_model_trains_a_step_and_predicts(config):
         results = model(**model.data_preprocessor(packed, False), mode='predict')
     assert len(results) == 1 and results[0].pred_instances.bboxes.shape[-1] == 4
 
+
+
+# Table 2 (same architecture, student at half the teacher's resolution): distillation config -> the plain
+# student config that trains the baseline and tests both students.
+RESOLUTION_PAIRS = {
+    'resolution/kd_alexnet-w0.25-160x120_alexnet-w0.25-320x240_12e_synthetic-coco.py':
+    'resolution/faster-rcnn_alexnet-w0.25_160x120_12e_synthetic-coco.py',
+    'resolution/kd_alexnet-344px_alexnet-688px_1x_voc07.py': 'resolution/faster-rcnn_alexnet_344px_1x_voc07.py',
+    'resolution/kd_tucker-alexnet-344px_tucker-alexnet-688px_1x_voc07.py':
+    'resolution/faster-rcnn_tucker-alexnet_344px_1x_voc07.py',
+}
+
+
+def _resize_scale(cfg, loader: str) -> tuple:
+    return next(tuple(step.scale) for step in cfg[loader].dataset.pipeline if step.type == 'Resize')
+
+
+@pytest.mark.parametrize('kd_config', sorted(RESOLUTION_PAIRS))
+def test_half_resolution_student_is_its_plain_config_at_half_the_teachers_size(kd_config):
+    kd = Config.fromfile(osp.join(CONFIG_ROOT, kd_config))
+    student = Config.fromfile(osp.join(CONFIG_ROOT, RESOLUTION_PAIRS[kd_config]))
+    teacher = Config.fromfile(kd.model.teacher.config)
+    assert kd.model.student_input_scale == 0.5
+    student_model = {k: v for k, v in kd.model.items() if k not in ('teacher', 'distill', 'student_input_scale')}
+    assert student_model == dict(student.model, type='KDFasterRCNN')
+    for loader in ('train_dataloader', 'test_dataloader'):
+        teacher_scale, student_scale = _resize_scale(kd, loader), _resize_scale(student, loader)
+        assert _resize_scale(teacher, loader) == teacher_scale  # the KD pipeline is the teacher's
+        assert all(abs(t / 2 - s) <= 0.5 for t, s in zip(teacher_scale, student_scale))
+    cfg, model = _build(kd_config)
+    assert model.teacher_resolution_ratio == 2.0

@@ -9,16 +9,19 @@ config, and writes ``ablation.md`` / ``ablation.json`` (mean and std over seeds)
 
 Run it from the folder holding ``data/`` (configs read their data relative to the working directory). The
 metric defaults to the VOC07 mAP@0.5 the synthetic configs report (``--metric coco/bbox_mAP`` etc.).
+``--epochs`` applies the demo's schedule (``tools/demo.py --epochs``); ``--jobs N`` trains N runs at once, each
+with ``OMP_NUM_THREADS`` = CPU cores / N (on a CPU, N one-thread runs outpace one N-thread run).
 """
 import argparse
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Union
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, List, Optional, Union
 
 from mmengine.config import Config
 
-from det_kd.demo import StageError, latest_test_metrics, mean_std, run_tool
+from det_kd.demo import StageError, latest_test_metrics, mean_std, run_tool, schedule_options
 from det_kd.demo.ablation import PAPER_TABLE4, TABLE4_COLUMNS, column_config
 
 
@@ -31,6 +34,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--metric', default='pascal_voc/mAP', help='metric key of the test runs')
+    parser.add_argument('--epochs', type=int, help="train this many epochs with tools/demo.py's schedule "
+                        "(default: the config's own schedule)")
+    parser.add_argument('--jobs', type=int, default=1, help='runs trained at the same time (default 1)')
     parser.add_argument('--cfg-options', nargs='*', default=[], help='extra overrides for every run')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args()
@@ -44,10 +50,13 @@ def student_config(kd_config: str) -> str:
     return osp.normpath(osp.join(osp.dirname(kd_config), base[0]))
 
 
-def run_column(column: str, args: argparse.Namespace, student: str, seed: int) -> float:
+def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
+               env: Optional[Dict[str, str]] = None) -> float:
     """Trains and tests one column for one seed; returns the metric in percent."""
     run_dir = osp.abspath(osp.join(args.work_dir, column.replace(' ', '_').replace('+', '_'), f'seed{seed}'))
-    options = [f'randomness.seed={seed}', *args.cfg_options]
+    progress = args.jobs == 1 and not args.no_progress  # concurrent bars would overwrite each other
+    seed_options = schedule_options(args.epochs, seed) if args.epochs else [f'randomness.seed={seed}']
+    options = [*seed_options, *args.cfg_options]
     if TABLE4_COLUMNS[column] is None:
         config = student
     else:
@@ -57,26 +66,42 @@ def run_column(column: str, args: argparse.Namespace, student: str, seed: int) -
         options.append(f'model.teacher.checkpoint={osp.abspath(args.teacher_checkpoint)}')
     max_epochs = Config.fromfile(config).train_cfg.get('max_epochs', 0)
     run_tool('train.py', [config, '--work-dir', run_dir, '--cfg-options', *options], osp.join(run_dir, 'train.log'),
-             f'{column} (seed {seed}): train', os.getcwd(), max_epochs=max_epochs, show_progress=not args.no_progress)
+             f'{column} (seed {seed}): train', os.getcwd(), max_epochs=args.epochs or max_epochs,
+             show_progress=progress, env=env)
     checkpoint = sorted((f for f in os.listdir(run_dir) if f.startswith('epoch_')),
                         key=lambda name: int(name[len('epoch_'):-len('.pth')]))[-1]
     test_dir = osp.join(run_dir, 'test')
     run_tool('test.py', [student, osp.join(run_dir, checkpoint), '--work-dir', test_dir],
-             osp.join(run_dir, 'test.log'), f'{column} (seed {seed}): test', os.getcwd(),
-             show_progress=not args.no_progress)
-    return 100.0 * latest_test_metrics(test_dir)[args.metric]
+             osp.join(run_dir, 'test.log'), f'{column} (seed {seed}): test', os.getcwd(), show_progress=progress,
+             env=env)
+    metric = 100.0 * latest_test_metrics(test_dir)[args.metric]
+    if not progress:
+        print(f'[ablation] {column} (seed {seed}): {args.metric} {metric:.1f}', flush=True)
+    return metric
+
+
+def failure_reason(error: StageError) -> str:
+    """The line of a failed run's log that names the error (e.g. "Hints" without an adaptation layer when the
+    channel counts differ), else the message's first line."""
+    reason = [line for line in str(error).splitlines() if 'Error' in line]
+    return reason[-1].strip() if reason else str(error).splitlines()[0]
 
 
 def run_columns(args: argparse.Namespace, student: str) -> Dict[str, Union[List[float], str]]:
-    """Every requested column over every seed; a column that cannot run for this pair (e.g. "Hints" without
-    an adaptation layer when the channel counts differ) records the error's last line instead."""
+    """Every requested column over every seed, ``args.jobs`` runs at a time; a column that cannot run for
+    this pair records the reason instead of its values."""
+    env = None
+    if args.jobs > 1:
+        env = dict(OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // args.jobs)))
+    runs = [(column, seed) for column in args.columns for seed in args.seeds]
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {run: pool.submit(run_column, run[0], args, student, run[1], env) for run in runs}
     results: Dict[str, Union[List[float], str]] = {}
     for column in args.columns:
         try:
-            results[column] = [run_column(column, args, student, seed) for seed in args.seeds]
+            results[column] = [futures[(column, seed)].result() for seed in args.seeds]
         except StageError as error:
-            reason = [line for line in str(error).splitlines() if 'Error' in line]
-            results[column] = reason[-1].strip() if reason else str(error).splitlines()[0]
+            results[column] = failure_reason(error)
             print(f'[ablation] {column}: not run: {results[column]}')
     return results
 
@@ -85,7 +110,8 @@ def ablation_table(results: Dict[str, Union[List[float], str]], metric: str) -> 
     """Markdown: one row per column with mean ± std over seeds, beside the paper's Table 4."""
     lines = [f'| column | {metric} (mean ± std, %) | seeds | paper PASCAL / KITTI (VGG16 -> Tucker) |',
              '|---|---|---|---|']
-    for column, values in results.items():
+    for column in (name for name in TABLE4_COLUMNS if name in results):  # the paper's order
+        values = results[column]
         paper = PAPER_TABLE4[column]
         if isinstance(values, str):
             lines.append(f'| {column} | n/a: {values} | 0 | {paper[0]} / {paper[1]} |')
@@ -97,6 +123,8 @@ def ablation_table(results: Dict[str, Union[List[float], str]], metric: str) -> 
 
 def main() -> None:
     args = parse_args()
+    if args.jobs < 1:
+        raise SystemExit(f'--jobs must be >= 1, got {args.jobs}')
     student = args.student or student_config(args.kd_config)
     results = run_columns(args, student)
     table = ablation_table(results, args.metric)

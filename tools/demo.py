@@ -13,9 +13,9 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Dict, List
+from typing import Dict
 
-from det_kd.demo import METRICS, latest_test_metrics, mean_std, results_table, run_tool, seeds_summary
+from det_kd.demo import METRICS, mean_std, results_table, schedule_options, seeds_summary, train_and_test
 from det_kd.demo.stages import REPO
 from det_kd.synthetic import generate_dataset
 
@@ -42,32 +42,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--latency-runs', type=int, default=30, help='timed test_step calls per model')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     return parser.parse_args()
-
-
-def schedule_options(epochs: int, seed: int) -> List[str]:
-    """``--cfg-options`` for ``epochs`` epochs (lr steps at 2/3 and 11/12 as the 12-epoch schedule), no
-    validation during training, one checkpoint kept, and the training seed."""
-    milestones = sorted({max(1, round(epochs * 8 / 12)), max(1, round(epochs * 11 / 12))})
-    return [f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs + 1}',
-            f'param_scheduler.1.end={epochs}', f'param_scheduler.1.milestones={milestones}',
-            'default_hooks.checkpoint.max_keep_ckpts=1', f'randomness.seed={seed}']
-
-
-def train_and_test(name: str, config: str, test_config: str, run_dir: str, cwd: str, options: List[str],
-                   epochs: int, progress: bool, export: bool = False) -> Dict[str, float]:
-    """Trains ``config`` into ``run_dir``, optionally exports the student, tests with ``test_config``."""
-    run_tool('train.py', [config, '--work-dir', run_dir, '--cfg-options', *options],
-             osp.join(run_dir, 'train.log'), f'{name}: train', cwd, max_epochs=epochs, show_progress=progress)
-    checkpoint = osp.join(run_dir, f'epoch_{epochs}.pth')
-    if export:
-        student = osp.join(run_dir, 'student.pth')
-        run_tool('export_student.py', [checkpoint, '--out', student], osp.join(run_dir, 'export.log'),
-                 f'{name}: export', cwd, show_progress=False)
-        checkpoint = student
-    test_dir = osp.join(run_dir, 'test')
-    run_tool('test.py', [test_config, checkpoint, '--work-dir', test_dir], osp.join(run_dir, 'test.log'),
-             f'{name}: test', cwd, show_progress=progress)
-    return dict(latest_test_metrics(test_dir), checkpoint=checkpoint)
 
 
 def main() -> None:
@@ -99,13 +73,14 @@ def main() -> None:
     first = args.seeds[0]
     costs = params_and_latency(
         {role: (args.student if role != 'teacher' else args.teacher, runs[role][first]['checkpoint'])
-         for role, _, _ in roles}, height=args.img_size[1], width=args.img_size[0], runs=args.latency_runs)
+         for role, _, _ in roles}, image_size=tuple(args.img_size), runs=args.latency_runs)
 
     models = [
         dict(name=title, role=role, architecture=osp.basename(config if role != 'distilled' else args.student)[:-3],
              teacher=osp.basename(args.teacher)[:-3] if role == 'distilled' else '-',
              runs={seed: {k: v for k, v in metrics.items() if k != 'checkpoint'} for seed, metrics in runs[role].items()},
-             params=costs[role]['params'], latency_ms=costs[role]['latency']['median_ms'])
+             params=costs[role]['params'], latency_ms=costs[role]['latency']['median_ms'],
+             input_size=costs[role]['input_size'])
         for role, title, config in roles
     ]
     table = results_table(models)
@@ -116,11 +91,14 @@ def main() -> None:
     ], osp.join(work_dir, 'accuracy_vs_cost.png'), metric_label='VOC07 mAP@0.5 (%)',
         title='det_kd demo: synthetic shapes')
     minutes = (time.time() - start) / 60
+    configs = ''.join(f' --{role} {osp.relpath(getattr(args, role), REPO)}' for role, default in
+                      (('teacher', DEFAULT_TEACHER), ('student', DEFAULT_STUDENT), ('kd', DEFAULT_KD))
+                      if osp.abspath(getattr(args, role)) != default)
     header = (f'# det_kd demo\n\nCommand: `python tools/demo.py --seeds {" ".join(map(str, args.seeds))} '
               f'--num-train {args.num_train} --num-val {args.num_val} --img-size {args.img_size[0]} '
-              f'{args.img_size[1]} --epochs {args.epochs}`; {minutes:.1f} minutes. Metrics in percent on '
-              f'{args.num_val} validation images (mean ± std over {len(args.seeds)} seed(s)); CPU latency: '
-              f'median `test_step` ms at batch 1, {args.img_size[0]}x{args.img_size[1]}, '
+              f'{args.img_size[1]} --epochs {args.epochs}{configs}`; {minutes:.1f} minutes. Metrics in percent '
+              f'on {args.num_val} validation images (mean ± std over {len(args.seeds)} seed(s)); CPU latency: '
+              f'median `test_step` ms at batch 1 and the input size of each model\'s test pipeline, '
               f'{costs["teacher"]["threads"]} thread(s), models interleaved.\n\n')
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(header + table + '\n')

@@ -10,7 +10,7 @@ import functools
 import statistics
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -201,16 +201,17 @@ def make_test_step(model: nn.Module, batch: Dict[str, list]) -> Callable[[], lis
 
 
 def measure_latency(models: Mapping[str, nn.Module],
-                    batch: Dict[str, list],
+                    batch: Union[Dict[str, list], Mapping[str, Dict[str, list]]],
                     warmup: int,
                     runs: int,
                     device: str = 'cpu',
                     progress: bool = True) -> Dict[str, List[float]]:
-    """Interleaved ``test_step`` times of several detectors on the same batch.
+    """Interleaved ``test_step`` times of several detectors on the same batch (or one batch each).
 
     Args:
         models (Mapping[str, nn.Module]): Name -> detector in eval mode on ``device``.
-        batch (dict): From :func:`synthetic_test_batch`.
+        batch (dict): From :func:`synthetic_test_batch`, for every model; or name -> batch, e.g. for models
+            that run at different input sizes.
         warmup (int): Untimed rounds.
         runs (int): Timed rounds.
         device (str): The models' device (CUDA is synchronised around each call). Defaults to 'cpu'.
@@ -219,5 +220,6 @@ def measure_latency(models: Mapping[str, nn.Module],
     Returns:
         dict[str, list[float]]: Name -> per-call seconds.
     """
-    fns = {name: make_test_step(model, batch) for name, model in models.items()}
+    batches = {name: batch for name in models} if 'inputs' in batch else batch
+    fns = {name: make_test_step(model, batches[name]) for name, model in models.items()}
     return time_interleaved(fns, warmup, runs, synchronize=device_synchronizer(device), progress=progress)

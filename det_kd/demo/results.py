@@ -24,19 +24,21 @@ def per_seed_percent(runs: Mapping[int, Mapping[str, float]], key: str) -> List[
 
 
 def results_table(models: Sequence[dict]) -> str:
-    """A markdown table: model, student, teacher, metrics (mean ± std over seeds), params, CPU latency.
+    """A markdown table: model, student, input size, teacher, metrics (mean ± std over seeds), params, latency.
 
     Args:
-        models (Sequence[dict]): One entry per model with ``name``, ``student``, ``teacher``,
-            ``runs`` (``{seed: {metric key: value in [0, 1]}}``), ``params`` (count) and ``latency_ms``.
+        models (Sequence[dict]): One entry per model with ``name``, ``architecture``, ``input_size``
+            (``(width, height)``), ``teacher``, ``runs`` (``{seed: {metric key: value in [0, 1]}}``),
+            ``params`` (count) and ``latency_ms``.
 
     Returns:
         str: The table, followed by the distilled-minus-baseline gain per metric when both are present.
     """
-    header = ['model', 'architecture', 'teacher'] + [title for _, title in METRICS] + ['params (M)', 'CPU ms/img']
+    header = (['model', 'architecture', 'input', 'teacher'] + [title for _, title in METRICS] +
+              ['params (M)', 'CPU ms/img'])
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for model in models:
-        cells = [model['name'], model['architecture'], model['teacher']]
+        cells = [model['name'], model['architecture'], '{}x{}'.format(*model['input_size']), model['teacher']]
         cells += [format_mean_std(per_seed_percent(model['runs'], key)) for key, _ in METRICS]
         cells += [f"{model['params'] / 1e6:.2f}", f"{model['latency_ms']:.1f}"]
         lines.append('| ' + ' | '.join(cells) + ' |')

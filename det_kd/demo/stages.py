@@ -33,7 +33,7 @@ def training_progress(line: str, max_epochs: int) -> Optional[tuple]:
 
 
 def run_tool(tool: str, args: Sequence[str], log_path: str, desc: str, cwd: str, max_epochs: int = 0,
-             show_progress: bool = True) -> None:
+             show_progress: bool = True, env: Optional[Dict[str, str]] = None) -> None:
     """Runs ``tools/<tool>`` with ``args`` in ``cwd``; output goes to ``log_path``.
 
     Args:
@@ -45,6 +45,8 @@ def run_tool(tool: str, args: Sequence[str], log_path: str, desc: str, cwd: str,
         max_epochs (int): For training, the number of epochs, so the bar knows its total. Defaults to 0
             (no training progress is parsed).
         show_progress (bool): Show a tqdm bar. Defaults to True.
+        env (dict, optional): Environment variables set for the tool on top of this process's (e.g.
+            ``OMP_NUM_THREADS`` when several tools share the CPU). Defaults to None.
 
     Raises:
         StageError: If the tool exits with a non-zero status.
@@ -52,8 +54,8 @@ def run_tool(tool: str, args: Sequence[str], log_path: str, desc: str, cwd: str,
     os.makedirs(osp.dirname(osp.abspath(log_path)), exist_ok=True)
     cmd = [sys.executable, osp.join(REPO, 'tools', tool), *args]
     bar = tqdm(total=None, desc=desc, unit='it', disable=not show_progress, dynamic_ncols=True, leave=True)
-    env = dict(os.environ, PYTHONUNBUFFERED='1')
-    with open(log_path, 'w') as log, subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+    tool_env = dict(os.environ, PYTHONUNBUFFERED='1', **(env or {}))
+    with open(log_path, 'w') as log, subprocess.Popen(cmd, cwd=cwd, env=tool_env, stdout=subprocess.PIPE,
                                                       stderr=subprocess.STDOUT, text=True) as proc:
         log.write('$ ' + ' '.join(cmd) + '\n')
         for line in proc.stdout:

@@ -2,7 +2,7 @@
 import json
 import os.path as osp
 
-from conftest import run_tool
+from conftest import REPO, run_tool
 
 
 def test_demo_runs_end_to_end_at_toy_size(tmp_path):
@@ -15,8 +15,30 @@ def test_demo_runs_end_to_end_at_toy_size(tmp_path):
     for model in results['per_seed'].values():
         assert all(0.0 <= v[0] <= 100.0 for v in model.values())
     assert results['costs']['teacher']['params'] > results['costs']['baseline']['params']
+    # the demo configs resize to fit 256x192 (keep_ratio): the 160x120 images run upscaled
+    assert all(cost['input_size'] == [256, 192] for cost in results['costs'].values())
     assert osp.getsize(work_dir / 'accuracy_vs_cost.png') > 10_000
     assert (work_dir / 'results.md').read_text().startswith('# det_kd demo')
     for role in ('teacher', 'baseline', 'distilled'):
         assert (work_dir / 'seed0' / role / 'train.log').exists()
     assert (work_dir / 'seed0' / 'distilled' / 'student.pth').exists()
+
+
+def test_demo_runs_the_half_resolution_setting_of_table2(tmp_path):
+    """Same architecture; the teacher at 320x240, the student at 160x120 (student_input_scale=0.5)."""
+    work_dir = tmp_path / 'table2'
+    resolution = osp.join(REPO, 'configs', 'resolution')
+    out = run_tool('demo.py', [
+        '--work-dir', str(work_dir), '--num-train', '4', '--num-val', '2', '--img-size', '320', '240', '--epochs',
+        '1', '--latency-runs', '2', '--no-progress', '--teacher',
+        osp.join(REPO, 'configs', 'faster_rcnn', 'faster-rcnn_alexnet-w0.25_12e_synthetic-coco.py'), '--student',
+        osp.join(resolution, 'faster-rcnn_alexnet-w0.25_160x120_12e_synthetic-coco.py'), '--kd',
+        osp.join(resolution, 'kd_alexnet-w0.25-160x120_alexnet-w0.25-320x240_12e_synthetic-coco.py')
+    ], cwd=tmp_path)
+    costs = json.loads((work_dir / 'results.json').read_text())['costs']
+    assert [costs[role]['input_size'] for role in ('teacher', 'baseline', 'distilled')] == [[320, 240], [160, 120],
+                                                                                               [160, 120]]
+    assert costs['teacher']['params'] == costs['baseline']['params']  # the same architecture
+    assert '| 320x240 |' in out and '| 160x120 |' in out
+    kd_log = (work_dir / 'seed0' / 'distilled' / 'train.log').read_text()
+    assert 'loss_rpn_kd_cls' in kd_log and 'loss_rcn_kd_cls' in kd_log and 'loss_hint' in kd_log

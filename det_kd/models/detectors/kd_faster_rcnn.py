@@ -10,13 +10,14 @@ from torch import Tensor, nn
 
 from mmdet.models.detectors import TwoStageDetector
 from mmdet.registry import MODELS
-from mmdet.structures import SampleList
+from mmdet.structures import OptSampleList, SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 
 from ..distillation.compatibility import check_same_anchors, check_same_box_coder, check_same_roi_classes
 from ..distillation.head_distillation import rcn_distillation_losses, rpn_distillation_losses
 from ..distillation.hint_adapter import HintAdapter
 from ..distillation.recorders import MethodCallRecorder, ModuleOutputRecorder
+from ..distillation.resolution import rescale_batch
 from ..distillation.teacher import build_teacher
 
 #: State-dict prefixes that exist only for distillation; ``tools/export_student.py`` drops them.
@@ -69,9 +70,17 @@ class KDFasterRCNN(TwoStageDetector):
             - ``loss_hint``, ``rpn_cls``, ``rpn_reg``, ``rcn_cls``, ``rcn_reg``: loss configs, or None.
             - ``rpn_align``: ``'grid'`` (default: the two anchor grids coincide; maps that differ in extent
               by backbone padding are compared on the positions both have, anchors outside the teacher's
-              map get no distillation) or ``'resample'`` (teacher RPN maps resampled bilinearly to the
-              student's grid, e.g. a teacher at another input scale).
+              map get no distillation; a teacher at r times the student's resolution, r an integer, pairs
+              student position (i, j) with its (r i, r j) and needs anchors r times larger) or
+              ``'resample'`` (teacher RPN maps resampled bilinearly to the student's grid).
             - ``probe_size``: side of the zero image used at build time to read channel counts.
+        student_input_scale (float): The student sees every batch resized by this factor, the teacher the
+            batch as the pipeline made it (x ``teacher.input_scale``): the paper's Table 2 setting, a
+            teacher at 688 px and the same architecture as student at 344 px, is a pipeline at 688 px and
+            ``student_input_scale=0.5``. Ground truth, image shapes and scale factors follow (see
+            :func:`rescale_batch`), predictions come back in original image coordinates, the teacher's RoI
+            head gets the student's RoIs scaled to its resolution. The exported student is tested with its
+            own config at the low resolution. Defaults to 1.0.
     """
 
     def __init__(self,
@@ -83,6 +92,7 @@ class KDFasterRCNN(TwoStageDetector):
                  teacher: ConfigType,
                  distill: OptConfigType = None,
                  neck: OptConfigType = None,
+                 student_input_scale: float = 1.0,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
@@ -101,6 +111,12 @@ class KDFasterRCNN(TwoStageDetector):
         object.__setattr__(self, 'teacher', build_teacher(teacher.config, teacher.get('checkpoint'),
                                                          teacher.get('allow_random_init', False)))
         self.teacher_input_scale = float(teacher.get('input_scale', 1.0))
+        self.student_input_scale = float(student_input_scale)
+        if self.teacher_input_scale <= 0 or self.student_input_scale <= 0:
+            raise ValueError(f'KDFasterRCNN: teacher.input_scale ({self.teacher_input_scale}) and '
+                             f'student_input_scale ({self.student_input_scale}) must be > 0')
+        #: Teacher pixels per student pixel: the student's RoIs are scaled by it for the teacher's RoI head.
+        self.teacher_resolution_ratio = self.teacher_input_scale / self.student_input_scale
         self.teacher_renormalize = bool(teacher.get('renormalize', True))
         self._renormalize_for_teacher = self._teacher_needs_renormalization()
         #: Multiplier of every distillation term, set by ``DistillationScheduleHook``. 1 = paper's weights.
@@ -146,11 +162,12 @@ class KDFasterRCNN(TwoStageDetector):
             if not getattr(self.teacher, 'with_rpn', False):
                 raise ValueError('rpn distillation is on but the teacher has no rpn_head')
             if self.rpn_align == 'grid':
-                if self.teacher_input_scale != 1.0:
-                    raise ValueError(f'rpn distillation with teacher.input_scale={self.teacher_input_scale}: '
-                                     "the two RPNs see different grids; set distill.rpn_align='resample' "
-                                     'or switch rpn_cls / rpn_reg off')
-                check_same_anchors(self.rpn_head, self.teacher.rpn_head)
+                ratio = self.teacher_resolution_ratio
+                if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
+                    raise ValueError(f'rpn distillation: the teacher sees the image {ratio:g}x the student\'s '
+                                     "size; rpn_align='grid' pairs anchors only at an integer ratio >= 1. Set "
+                                     "distill.rpn_align='resample' or switch rpn_cls / rpn_reg off")
+                check_same_anchors(self.rpn_head, self.teacher.rpn_head, teacher_scale=round(ratio))
             elif self.rpn_head.num_base_priors != self.teacher.rpn_head.num_base_priors:
                 raise ValueError('rpn distillation: the two RPNs have a different number of anchors per '
                                  'position; resampling cannot pair them')
@@ -170,15 +187,17 @@ class KDFasterRCNN(TwoStageDetector):
         if not self.hint_pairs:
             return adapters
         probe = torch.zeros(1, 3, probe_size, probe_size)
-        student_maps = self._probe_layers(self, [p['student'] for p in self.hint_pairs], probe, 'student')
+        student_maps = self._probe_layers(self, [p['student'] for p in self.hint_pairs],
+                                          rescale_batch(probe, [], self.student_input_scale)[0], 'student')
         teacher_probe = self._resize_for_teacher(probe)
         teacher_maps = self._probe_layers(self.teacher, [p['teacher'] for p in self.hint_pairs],
                                           teacher_probe, 'teacher')
         for index, pair in enumerate(self.hint_pairs):
             name = f"hint pair {index} (student {pair['student']!r} -> teacher {pair['teacher']!r})"
             align = pair.get('align', 'pad')
-            if self.teacher_input_scale != 1.0 and align == 'pad':
-                raise ValueError(f"{name}: teacher.input_scale={self.teacher_input_scale} needs align='resample'")
+            if self.teacher_resolution_ratio != 1.0 and align == 'pad':
+                raise ValueError(f'{name}: the teacher sees the image {self.teacher_resolution_ratio:g}x the '
+                                 "student's size (teacher.input_scale, student_input_scale); needs align='resample'")
             adapters.append(
                 HintAdapter(student_maps[index].shape[1], teacher_maps[index].shape[1],
                             adapter=pair.get('adapter', 'conv1x1'), align=align, name=name))
@@ -277,8 +296,26 @@ class KDFasterRCNN(TwoStageDetector):
         """Whether an RCN term is on (the teacher's RoI head then runs on the student's sampled RoIs)."""
         return self.rcn_kd_cls is not None or self.rcn_kd_reg is not None
 
+    def student_view(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Tuple[Tensor, SampleList]:
+        """The batch as the student sees it: resized by ``student_input_scale`` (unchanged at 1)."""
+        return rescale_batch(batch_inputs, batch_data_samples, self.student_input_scale)
+
+    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList, rescale: bool = True) -> SampleList:
+        """The student's predictions at its own resolution, in original image coordinates."""
+        return super().predict(*self.student_view(batch_inputs, batch_data_samples), rescale=rescale)
+
+    def _forward(self, batch_inputs: Tensor, batch_data_samples: OptSampleList = None) -> tuple:
+        """The student's raw head outputs at its own resolution."""
+        if batch_data_samples is None:
+            return super()._forward(rescale_batch(batch_inputs, [], self.student_input_scale)[0])
+        return super()._forward(*self.student_view(batch_inputs, batch_data_samples))
+
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
-        """The student's own losses plus the distillation terms (see the class docstring)."""
+        """The student's own losses plus the distillation terms (see the class docstring).
+
+        The student runs on :meth:`student_view` of the batch, the teacher on the batch itself.
+        """
+        student_inputs, student_samples = self.student_view(batch_inputs, batch_data_samples)
         scale = float(self.distill_scale)
         rpn_on, rcn_on = self.distills_rpn, self.distills_rcn
         student_paths = [p['student'] for p in self.hint_pairs if isinstance(p['student'], str)]
@@ -289,7 +326,7 @@ class KDFasterRCNN(TwoStageDetector):
             rpn_tgt_rec = stack.enter_context(MethodCallRecorder(self.rpn_head, 'get_targets')) if rpn_on else None
             rcn_rec = (stack.enter_context(MethodCallRecorder(self.roi_head.bbox_head, 'loss_and_target'))
                        if rcn_on else None)
-            losses = super().loss(batch_inputs, batch_data_samples)
+            losses = super().loss(student_inputs, student_samples)
 
         self._scale_hard_losses(losses, scale)
         if scale == 0.0:  # distillation switched off (early stop): the teacher does no work
@@ -345,7 +382,7 @@ class KDFasterRCNN(TwoStageDetector):
             outputs['rpn'] = self.teacher.rpn_head(feats)
         if rois is not None:
             teacher_rois = rois.clone()
-            teacher_rois[:, 1:] *= self.teacher_input_scale
+            teacher_rois[:, 1:] *= self.teacher_resolution_ratio
             outputs['rcn'] = self.teacher.roi_head._bbox_forward(feats, teacher_rois)
         return outputs
 
@@ -368,6 +405,10 @@ class KDFasterRCNN(TwoStageDetector):
         """
         teacher_cls, teacher_reg = teacher_rpn
         sizes = [tuple(s.shape[-2:]) for s in student_cls]
+        if self.rpn_align == 'grid' and self.teacher_resolution_ratio != 1.0:
+            stride = round(self.teacher_resolution_ratio)  # student (i, j) is teacher (r i, r j)
+            teacher_cls = [t[..., ::stride, ::stride] for t in teacher_cls]
+            teacher_reg = [t[..., ::stride, ::stride] for t in teacher_reg]
         if all(tuple(t.shape[-2:]) == size for t, size in zip(teacher_cls, sizes)):
             return teacher_cls, teacher_reg, None
         if self.rpn_align == 'resample':

@@ -3,11 +3,12 @@ from .compatibility import check_same_anchors, check_same_box_coder, check_same_
 from .head_distillation import rcn_distillation_losses, rpn_distillation_losses, select_class_deltas
 from .hint_adapter import HintAdapter, align_spatial
 from .recorders import MethodCallRecorder, ModuleOutputRecorder, get_submodule
+from .resolution import rescale_batch
 from .teacher import build_teacher, load_teacher_model_config
 
 __all__ = [
     'build_teacher', 'load_teacher_model_config', 'HintAdapter', 'align_spatial',
     'MethodCallRecorder', 'ModuleOutputRecorder', 'get_submodule', 'rpn_distillation_losses',
     'rcn_distillation_losses', 'select_class_deltas', 'check_same_anchors', 'check_same_box_coder',
-    'check_same_roi_classes'
+    'check_same_roi_classes', 'rescale_batch'
 ]

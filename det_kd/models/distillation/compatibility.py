@@ -19,25 +19,35 @@ def check_same_box_coder(student_head: nn.Module, teacher_head: nn.Module, where
                              'the bounded loss compares encoded deltas')
 
 
-def check_same_anchors(student_rpn: nn.Module, teacher_rpn: nn.Module, probe_size: int = 4) -> None:
+def check_same_anchors(student_rpn: nn.Module, teacher_rpn: nn.Module, probe_size: int = 4,
+                       teacher_scale: int = 1) -> None:
     """Raises unless both RPNs place the same anchors at every position of every level.
 
-    Compares the anchor grids the two prior generators produce on a ``probe_size`` square feature map per
-    level, and the objectness form (sigmoid vs softmax).
+    With ``teacher_scale`` r (the teacher sees the image r times larger, an integer), the student's anchor
+    ``a`` at position ``(i, j)`` must be the teacher's anchor ``a`` at ``(r i, r j)`` divided by r: the same
+    box of the scene. Compares the anchor grids the two prior generators produce on a ``probe_size`` square
+    feature map per level (``r * probe_size`` for the teacher), and the objectness form (sigmoid vs softmax).
     """
     student_gen, teacher_gen = student_rpn.prior_generator, teacher_rpn.prior_generator
     if student_gen.num_levels != teacher_gen.num_levels:
         raise ValueError(f'rpn distillation: the student RPN has {student_gen.num_levels} levels, the '
                          f'teacher {teacher_gen.num_levels}; anchors cannot be matched')
-    sizes = [(probe_size, probe_size)] * student_gen.num_levels
-    for level, (student_anchors, teacher_anchors) in enumerate(
-            zip(student_gen.grid_priors(sizes, device='cpu'), teacher_gen.grid_priors(sizes, device='cpu'))):
-        if student_anchors.shape != teacher_anchors.shape or not bool(
+    num_anchors = student_gen.num_base_priors
+    student_grids = student_gen.grid_priors([(probe_size, probe_size)] * student_gen.num_levels, device='cpu')
+    teacher_size = probe_size * teacher_scale
+    teacher_grids = teacher_gen.grid_priors([(teacher_size, teacher_size)] * teacher_gen.num_levels, device='cpu')
+    for level, (student_anchors, teacher_anchors) in enumerate(zip(student_grids, teacher_grids)):
+        same_count = teacher_anchors.shape[0] == teacher_size * teacher_size * num_anchors[level]
+        if same_count:  # (H, W, A, 4) in grid_priors' order, then the positions (r i, r j), in student pixels
+            teacher_anchors = teacher_anchors.reshape(teacher_size, teacher_size, -1, 4)
+            teacher_anchors = teacher_anchors[::teacher_scale, ::teacher_scale].reshape(-1, 4) / teacher_scale
+        if not same_count or student_anchors.shape != teacher_anchors.shape or not bool(
                 (student_anchors - teacher_anchors).abs().max() < 1e-4):
-            raise ValueError(f'rpn distillation: the teacher\'s anchor generator differs from the student\'s '
-                             f'at level {level} (strides {student_gen.strides} vs {teacher_gen.strides}); '
-                             'soft targets must come from the same anchors. Use the same anchor_generator '
-                             "or configure rpn alignment='resample'")
+            scaled = f' divided by the resolution ratio {teacher_scale}' if teacher_scale != 1 else ''
+            raise ValueError(f'rpn distillation: the teacher\'s anchor generator{scaled} differs from the '
+                             f'student\'s at level {level} (strides {student_gen.strides} vs '
+                             f'{teacher_gen.strides}); soft targets must come from the same anchors. Use the '
+                             "same anchor_generator (scaled by the resolution ratio) or rpn_align='resample'")
     if student_rpn.use_sigmoid_cls != teacher_rpn.use_sigmoid_cls:
         raise ValueError('rpn distillation: one RPN uses a sigmoid objectness and the other a softmax')
 
