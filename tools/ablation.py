@@ -19,9 +19,9 @@ import os.path as osp
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Union
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
-from det_kd.demo import StageError, latest_test_metrics, mean_std, run_tool, schedule_options
+from det_kd.demo import StageError, mean_std, schedule_options, train_and_test
 from det_kd.demo.ablation import PAPER_TABLE4, TABLE4_COLUMNS, column_config
 
 
@@ -50,6 +50,15 @@ def student_config(kd_config: str) -> str:
     return osp.normpath(osp.join(osp.dirname(kd_config), base[0]))
 
 
+def configured_epochs(config: str, options: List[str]) -> int:
+    """``train_cfg.max_epochs`` of ``config`` with the ``--cfg-options`` ``options`` applied."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
+    return cfg.train_cfg.max_epochs
+
+
 def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
                env: Optional[Dict[str, str]] = None) -> float:
     """Trains and tests one column for one seed; returns the metric in percent."""
@@ -64,17 +73,10 @@ def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
         config = osp.join(run_dir, 'kd_config.py')
         column_config(args.kd_config, column).dump(config)
         options.append(f'model.teacher.checkpoint={osp.abspath(args.teacher_checkpoint)}')
-    max_epochs = Config.fromfile(config).train_cfg.get('max_epochs', 0)
-    run_tool('train.py', [config, '--work-dir', run_dir, '--cfg-options', *options], osp.join(run_dir, 'train.log'),
-             f'{column} (seed {seed}): train', os.getcwd(), max_epochs=args.epochs or max_epochs,
-             show_progress=progress, env=env)
-    checkpoint = sorted((f for f in os.listdir(run_dir) if f.startswith('epoch_')),
-                        key=lambda name: int(name[len('epoch_'):-len('.pth')]))[-1]
-    test_dir = osp.join(run_dir, 'test')
-    run_tool('test.py', [student, osp.join(run_dir, checkpoint), '--work-dir', test_dir],
-             osp.join(run_dir, 'test.log'), f'{column} (seed {seed}): test', os.getcwd(), show_progress=progress,
-             env=env)
-    metric = 100.0 * latest_test_metrics(test_dir)[args.metric]
+    epochs = args.epochs or configured_epochs(config, options)
+    metrics = train_and_test(f'{column} (seed {seed})', config, student, run_dir, os.getcwd(), options, epochs,
+                             progress, env=env)
+    metric = 100.0 * metrics[args.metric]
     if not progress:
         print(f'[ablation] {column} (seed {seed}): {args.metric} {metric:.1f}', flush=True)
     return metric

@@ -41,7 +41,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--kd', default=DEFAULT_KD, help='distillation config (wraps the student config)')
     parser.add_argument('--latency-runs', type=int, default=30, help='timed test_step calls per model')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
-    return parser.parse_args()
+    args = parser.parse_args()
+    for role in ('teacher', 'student', 'kd'):  # the tools run in the work directory
+        setattr(args, role, osp.abspath(getattr(args, role)))
+    return args
 
 
 def main() -> None:
@@ -93,7 +96,7 @@ def main() -> None:
     minutes = (time.time() - start) / 60
     configs = ''.join(f' --{role} {osp.relpath(getattr(args, role), REPO)}' for role, default in
                       (('teacher', DEFAULT_TEACHER), ('student', DEFAULT_STUDENT), ('kd', DEFAULT_KD))
-                      if osp.abspath(getattr(args, role)) != default)
+                      if getattr(args, role) != default)
     header = (f'# det_kd demo\n\nCommand: `python tools/demo.py --seeds {" ".join(map(str, args.seeds))} '
               f'--num-train {args.num_train} --num-val {args.num_val} --img-size {args.img_size[0]} '
               f'{args.img_size[1]} --epochs {args.epochs}{configs}`; {minutes:.1f} minutes. Metrics in percent '

@@ -27,14 +27,14 @@ def test_demo_runs_end_to_end_at_toy_size(tmp_path):
 def test_demo_runs_the_half_resolution_setting_of_table2(tmp_path):
     """Same architecture; the teacher at 320x240, the student at 160x120 (student_input_scale=0.5)."""
     work_dir = tmp_path / 'table2'
-    resolution = osp.join(REPO, 'configs', 'resolution')
+    # config paths relative to the caller's directory (the tools themselves run in the work directory)
     out = run_tool('demo.py', [
         '--work-dir', str(work_dir), '--num-train', '4', '--num-val', '2', '--img-size', '320', '240', '--epochs',
         '1', '--latency-runs', '2', '--no-progress', '--teacher',
-        osp.join(REPO, 'configs', 'faster_rcnn', 'faster-rcnn_alexnet-w0.25_12e_synthetic-coco.py'), '--student',
-        osp.join(resolution, 'faster-rcnn_alexnet-w0.25_160x120_12e_synthetic-coco.py'), '--kd',
-        osp.join(resolution, 'kd_alexnet-w0.25-160x120_alexnet-w0.25-320x240_12e_synthetic-coco.py')
-    ], cwd=tmp_path)
+        'configs/faster_rcnn/faster-rcnn_alexnet-w0.25_12e_synthetic-coco.py', '--student',
+        'configs/resolution/faster-rcnn_alexnet-w0.25_160x120_12e_synthetic-coco.py', '--kd',
+        'configs/resolution/kd_alexnet-w0.25-160x120_alexnet-w0.25-320x240_12e_synthetic-coco.py'
+    ], cwd=REPO)
     costs = json.loads((work_dir / 'results.json').read_text())['costs']
     assert [costs[role]['input_size'] for role in ('teacher', 'baseline', 'distilled')] == [[320, 240], [160, 120],
                                                                                                [160, 120]]
