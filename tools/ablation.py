@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Union
 
 from mmengine.config import Config, DictAction
 
-from det_kd.demo import StageError, mean_std, schedule_options, train_and_test
+from det_kd.demo import StageError, mean_std, metric_percent, schedule_options, train_and_test
 from det_kd.demo.ablation import PAPER_TABLE4, TABLE4_COLUMNS, column_config
 
 
@@ -76,7 +76,7 @@ def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
     epochs = args.epochs or configured_epochs(config, options)
     metrics = train_and_test(f'{column} (seed {seed})', config, student, run_dir, os.getcwd(), options, epochs,
                              progress, env=env)
-    metric = 100.0 * metrics[args.metric]
+    metric = metric_percent(args.metric, metrics[args.metric])
     if not progress:
         print(f'[ablation] {column} (seed {seed}): {args.metric} {metric:.1f}', flush=True)
     return metric

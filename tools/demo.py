@@ -16,6 +16,7 @@ import time
 from typing import Dict
 
 from det_kd.demo import METRICS, mean_std, results_table, schedule_options, seeds_summary, train_and_test
+from det_kd.demo.results import per_seed_percent
 from det_kd.demo.stages import REPO
 from det_kd.synthetic import generate_dataset
 
@@ -81,7 +82,8 @@ def main() -> None:
     models = [
         dict(name=title, role=role, architecture=osp.basename(config if role != 'distilled' else args.student)[:-3],
              teacher=osp.basename(args.teacher)[:-3] if role == 'distilled' else '-',
-             runs={seed: {k: v for k, v in metrics.items() if k != 'checkpoint'} for seed, metrics in runs[role].items()},
+             runs={seed: {k: v for k, v in metrics.items() if k != 'checkpoint'}
+                   for seed, metrics in runs[role].items()},
              params=costs[role]['params'], latency_ms=costs[role]['latency']['median_ms'],
              input_size=costs[role]['input_size'])
         for role, title, config in roles
@@ -89,7 +91,7 @@ def main() -> None:
     table = results_table(models)
     from det_kd.benchmark.plots import PlotPoint, plot_accuracy_cost
     plot_accuracy_cost([
-        PlotPoint(name=m['name'], role=m['role'], metric=100 * mean_std([r['pascal_voc/mAP'] for r in m['runs'].values()])[0],
+        PlotPoint(name=m['name'], role=m['role'], metric=mean_std(per_seed_percent(m['runs'], 'pascal_voc/mAP'))[0],
                   latency_ms=m['latency_ms'], params=m['params']) for m in models
     ], osp.join(work_dir, 'accuracy_vs_cost.png'), metric_label='VOC07 mAP@0.5 (%)',
         title='det_kd demo: synthetic shapes')

@@ -30,7 +30,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from det_kd.demo import StageError, evaluate_checkpoint, mean_std, run_tool, schedule_options, train_and_test
+from det_kd.demo import (StageError, evaluate_checkpoint, mean_std, metric_percent, run_tool, schedule_options,
+                         train_and_test)
 from det_kd.demo.results import format_mean_std
 from det_kd.demo.stages import REPO
 from det_kd.models.detectors import DISTILLATION_ONLY_PREFIXES
@@ -250,8 +251,8 @@ def sweep_seed(args: argparse.Namespace, seed: int, cwd: str, input_size: Tuple[
 
 
 def percent(runs: Sequence[dict], metric: str) -> List[float]:
-    """``100 * run[metric]`` per seed."""
-    return [100.0 * run[metric] for run in runs]
+    """``run[metric]`` in percent per seed."""
+    return [metric_percent(metric, run[metric]) for run in runs]
 
 
 def summarize(args: argparse.Namespace, per_seed: Dict[int, dict], input_size: Tuple[int, int]) -> dict:
@@ -283,8 +284,9 @@ def summarize(args: argparse.Namespace, per_seed: Dict[int, dict], input_size: T
                  finetuned=finetuned, distilled=distilled, gain=[d - f for d, f in zip(distilled, finetuned)],
                  paper=dict(zip(('finetuned', 'distilled'), PAPER_TABLE3.get(ratio, (None, None)))),
                  kd_keys_not_loaded=[run['kd_keys_not_loaded'] for run in runs],
-                 teacher_in_kd_log=[None if run['teacher_in_kd_log'] is None else 100.0 * run['teacher_in_kd_log']
-                                    for run in runs]))
+                 teacher_in_kd_log=[
+                     None if run['teacher_in_kd_log'] is None else metric_percent(args.metric, run['teacher_in_kd_log'])
+                     for run in runs]))
     return dict(metric=args.metric, input_size=list(input_size), **rows, ratios=ratios)
 
 

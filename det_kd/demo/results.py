@@ -18,9 +18,15 @@ def format_mean_std(values: Sequence[float]) -> str:
     return f'{mean:.1f} ± {std:.1f}' if len(values) > 1 else f'{mean:.1f}'
 
 
+def metric_percent(key: str, value: float) -> float:
+    """A test metric in percent: MMDetection's VOC and COCO metrics report fractions, det_kd's
+    ``KittiMetric`` (keys ``kitti/...``) reports percent already."""
+    return value if key.startswith('kitti/') else 100.0 * value
+
+
 def per_seed_percent(runs: Mapping[int, Mapping[str, float]], key: str) -> List[float]:
-    """``100 * runs[seed][key]`` for every seed, in seed order."""
-    return [100.0 * runs[seed][key] for seed in sorted(runs)]
+    """``runs[seed][key]`` in percent for every seed, in seed order."""
+    return [metric_percent(key, runs[seed][key]) for seed in sorted(runs)]
 
 
 def results_table(models: Sequence[dict]) -> str:
