@@ -126,3 +126,14 @@ def test_half_resolution_student_is_its_plain_config_at_half_the_teachers_size(k
         assert all(abs(t / 2 - s) <= 0.5 for t, s in zip(teacher_scale, student_scale))
     cfg, model = _build(kd_config)
     assert model.teacher_resolution_ratio == 2.0
+
+
+def test_distillation_configs_run_the_diagnostics_hook():
+    from mmdet.registry import HOOKS
+    kd_configs = [c for c in CONFIGS if 'DistillationScheduleHook' in open(osp.join(CONFIG_ROOT, c)).read()]
+    assert len(kd_configs) >= 11
+    for config in kd_configs:
+        hooks = Config.fromfile(osp.join(CONFIG_ROOT, config)).custom_hooks
+        diagnostics = [h for h in hooks if h.type == 'DistillationDiagnosticsHook']
+        assert len(diagnostics) == 1, config
+        assert HOOKS.build(diagnostics[0]).interval == 100

@@ -3,6 +3,9 @@
 Trains the baseline student and one distilled student per Table 4 column (L2, L2-B, CLS, CLS-W, Hints,
 Hints-A, L2-B+CLS-W, all three) with the same schedule and seeds, evaluates each with the plain student
 config, and writes ``ablation.md`` / ``ablation.json`` (mean and std over seeds) next to the paper's numbers.
+With the Baseline column, every other column's gain is paired by seed (same data and seed as its baseline):
+mean, 95 % Student-t interval over seeds and, for VOC07 mAP@0.5, a paired bootstrap over the validation
+images per seed (``--bootstrap``).
 
     python tools/ablation.py configs/kd/kd_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py \\
         --teacher-checkpoint work_dirs/demo/seed0/teacher/epoch_12.pth --seeds 0 1 2 --work-dir work_dirs/ablation
@@ -17,12 +20,14 @@ import json
 import os
 import os.path as osp
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from mmengine.config import Config, DictAction
 
 from det_kd.demo import StageError, mean_std, metric_percent, schedule_options, train_and_test
 from det_kd.demo.ablation import PAPER_TABLE4, TABLE4_COLUMNS, column_config
+from det_kd.demo.gain import (bootstrap_gain_from_predictions, format_interval, interval_verdict, paired_gains,
+                              paired_seed_interval)
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,6 +42,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--epochs', type=int, help="train this many epochs with tools/demo.py's schedule "
                         "(default: the config's own schedule)")
     parser.add_argument('--jobs', type=int, default=1, help='runs trained at the same time (default 1)')
+    parser.add_argument('--bootstrap', type=int, default=1000, help='paired resamples of the validation images '
+                        'per seed for the VOC07 gain intervals (0: none)')
     parser.add_argument('--cfg-options', nargs='*', default=[], help='extra overrides for every run')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args()
@@ -60,8 +67,8 @@ def configured_epochs(config: str, options: List[str]) -> int:
 
 
 def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
-               env: Optional[Dict[str, str]] = None) -> float:
-    """Trains and tests one column for one seed; returns the metric in percent."""
+               env: Optional[Dict[str, str]] = None) -> Tuple[float, str]:
+    """Trains and tests one column for one seed; returns the metric in percent and the predictions file."""
     run_dir = osp.abspath(osp.join(args.work_dir, column.replace(' ', '_').replace('+', '_'), f'seed{seed}'))
     progress = args.jobs == 1 and not args.no_progress  # concurrent bars would overwrite each other
     seed_options = schedule_options(args.epochs, seed) if args.epochs else [f'randomness.seed={seed}']
@@ -79,7 +86,7 @@ def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
     metric = metric_percent(args.metric, metrics[args.metric])
     if not progress:
         print(f'[ablation] {column} (seed {seed}): {args.metric} {metric:.1f}', flush=True)
-    return metric
+    return metric, metrics['predictions']
 
 
 def failure_reason(error: StageError) -> str:
@@ -89,9 +96,9 @@ def failure_reason(error: StageError) -> str:
     return reason[-1].strip() if reason else str(error).splitlines()[0]
 
 
-def run_columns(args: argparse.Namespace, student: str) -> Dict[str, Union[List[float], str]]:
+def run_columns(args: argparse.Namespace, student: str) -> Tuple[Dict[str, Union[List[float], str]], dict]:
     """Every requested column over every seed, ``args.jobs`` runs at a time; a column that cannot run for
-    this pair records the reason instead of its values."""
+    this pair records the reason instead of its values. Also returns ``{column: {seed: predictions file}}``."""
     env = None
     if args.jobs > 1:
         env = dict(OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // args.jobs)))
@@ -99,27 +106,66 @@ def run_columns(args: argparse.Namespace, student: str) -> Dict[str, Union[List[
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = {run: pool.submit(run_column, run[0], args, student, run[1], env) for run in runs}
     results: Dict[str, Union[List[float], str]] = {}
+    predictions: Dict[str, Dict[int, str]] = {}
     for column in args.columns:
         try:
-            results[column] = [futures[(column, seed)].result() for seed in args.seeds]
+            runs_of_column = [futures[(column, seed)].result() for seed in args.seeds]
         except StageError as error:
             results[column] = failure_reason(error)
             print(f'[ablation] {column}: not run: {results[column]}')
-    return results
+            continue
+        results[column] = [metric for metric, _ in runs_of_column]
+        predictions[column] = {seed: path for seed, (_, path) in zip(args.seeds, runs_of_column)}
+    return results, predictions
 
 
-def ablation_table(results: Dict[str, Union[List[float], str]], metric: str) -> str:
-    """Markdown: one row per column with mean ± std over seeds, beside the paper's Table 4."""
-    lines = [f'| column | {metric} (mean ± std, %) | seeds | paper PASCAL / KITTI (VGG16 -> Tucker) |',
-             '|---|---|---|---|']
+def column_gains(results: Dict[str, Union[List[float], str]], predictions: Dict[str, Dict[int, str]],
+                 args: argparse.Namespace, student: str) -> Dict[str, dict]:
+    """Each column's gain over the Baseline column, paired by seed: Student-t interval over seeds and (for
+    VOC07 mAP@0.5) the paired bootstrap over validation images per seed."""
+    if not isinstance(results.get('Baseline'), list):
+        return {}
+    base = dict(zip(args.seeds, results['Baseline']))
+    bootstrap = args.bootstrap > 0 and args.metric == 'pascal_voc/mAP'
+    gains = {}
+    for column, values in results.items():
+        if column == 'Baseline' or isinstance(values, str):
+            continue
+        per_seed = paired_gains(base, dict(zip(args.seeds, values)))
+        gains[column] = dict(per_seed=per_seed, **paired_seed_interval(list(per_seed.values())))
+        gains[column]['verdict'] = interval_verdict(gains[column]['low'], gains[column]['high'])
+        if bootstrap:
+            gains[column]['bootstrap'] = {
+                seed: bootstrap_gain_from_predictions(student, predictions['Baseline'][seed],
+                                                      predictions[column][seed], args.bootstrap, seed=seed)
+                for seed in args.seeds}
+    return gains
+
+
+def ablation_table(results: Dict[str, Union[List[float], str]], metric: str,
+                   gains: Optional[Dict[str, dict]] = None) -> str:
+    """Markdown: one row per column with mean ± std over seeds and the paired gain over the baseline (mean,
+    95 % interval over seeds), beside the paper's Table 4; then the bootstrap intervals per seed."""
+    gains = gains or {}
+    lines = [f'| column | {metric} (mean ± std, %) | gain over baseline [95 % CI over seeds] | seeds | '
+             'paper PASCAL / KITTI (VGG16 -> Tucker) |', '|---|---|---|---|---|']
     for column in (name for name in TABLE4_COLUMNS if name in results):  # the paper's order
         values = results[column]
         paper = PAPER_TABLE4[column]
         if isinstance(values, str):
-            lines.append(f'| {column} | n/a: {values} | 0 | {paper[0]} / {paper[1]} |')
+            lines.append(f'| {column} | n/a: {values} | - | 0 | {paper[0]} / {paper[1]} |')
             continue
         mean, std = mean_std(values)
-        lines.append(f'| {column} | {mean:.1f} ± {std:.1f} | {len(values)} | {paper[0]} / {paper[1]} |')
+        gain = gains.get(column)
+        cell = format_interval(gain['mean'], gain['low'], gain['high']) if gain else '-'
+        lines.append(f'| {column} | {mean:.1f} ± {std:.1f} | {cell} | {len(values)} | {paper[0]} / {paper[1]} |')
+    for column, gain in gains.items():
+        if gain.get('bootstrap'):
+            cells = '; '.join(f"seed {seed} {format_interval(b['gain'], b['low'], b['high'])}"
+                              for seed, b in gain['bootstrap'].items())
+            first = next(iter(gain['bootstrap'].values()))
+            lines.append(f"\n{column}: {gain['verdict']} over seeds; bootstrap over the {first['num_images']} "
+                         f'validation images: {cells}.')
     return '\n'.join(lines)
 
 
@@ -128,14 +174,15 @@ def main() -> None:
     if args.jobs < 1:
         raise SystemExit(f'--jobs must be >= 1, got {args.jobs}')
     student = args.student or student_config(args.kd_config)
-    results = run_columns(args, student)
-    table = ablation_table(results, args.metric)
+    results, predictions = run_columns(args, student)
+    gains = column_gains(results, predictions, args, student)
+    table = ablation_table(results, args.metric, gains)
     os.makedirs(args.work_dir, exist_ok=True)
     with open(osp.join(args.work_dir, 'ablation.md'), 'w') as f:
         f.write(f'# Ablation (Table 4 columns)\n\nDistillation config `{args.kd_config}`, student `{student}`, '
                 f'teacher checkpoint `{args.teacher_checkpoint}`, seeds {args.seeds}.\n\n{table}\n')
     with open(osp.join(args.work_dir, 'ablation.json'), 'w') as f:
-        json.dump(dict(args=vars(args), results=results), f, indent=2)
+        json.dump(dict(args=vars(args), results=results, gains=gains), f, indent=2)
     print(table)
 
 

@@ -15,7 +15,9 @@ import os.path as osp
 import time
 from typing import Dict
 
-from det_kd.demo import METRICS, mean_std, results_table, schedule_options, seeds_summary, train_and_test
+from det_kd.demo import (METRICS, evaluate_checkpoint, mean_std, results_table, schedule_options, seeds_summary,
+                         train_and_test)
+from det_kd.demo.gain import gain_markdown
 from det_kd.demo.results import per_seed_percent
 from det_kd.demo.stages import REPO
 from det_kd.synthetic import generate_dataset
@@ -40,12 +42,45 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--teacher', default=DEFAULT_TEACHER, help='teacher config')
     parser.add_argument('--student', default=DEFAULT_STUDENT, help='plain student config (the baseline)')
     parser.add_argument('--kd', default=DEFAULT_KD, help='distillation config (wraps the student config)')
+    parser.add_argument('--teacher-checkpoint', help='a trained teacher checkpoint (of --teacher) to distil from '
+                        'for every seed, instead of training a teacher per seed')
+    parser.add_argument('--bootstrap', type=int, default=1000,
+                        help='paired resamples of the validation images per seed for the gain interval')
     parser.add_argument('--latency-runs', type=int, default=30, help='timed test_step calls per model')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     args = parser.parse_args()
-    for role in ('teacher', 'student', 'kd'):  # the tools run in the work directory
-        setattr(args, role, osp.abspath(getattr(args, role)))
+    for role in ('teacher', 'student', 'kd', 'teacher_checkpoint'):  # the tools run in the work directory
+        if getattr(args, role):
+            setattr(args, role, osp.abspath(getattr(args, role)))
+    if args.teacher_checkpoint and not osp.isfile(args.teacher_checkpoint):
+        parser.error(f'--teacher-checkpoint {args.teacher_checkpoint}: no such file')
     return args
+
+
+def metrics_only(metrics: dict) -> dict:
+    """A run's test metrics without the paths ``train_and_test`` adds."""
+    return {k: v for k, v in metrics.items() if k not in ('checkpoint', 'predictions')}
+
+
+def paired_gain(runs: Dict[str, Dict[int, dict]], student_config: str, work_dir: str, num_samples: int) -> dict:
+    """Distilled minus baseline over the paired seeds, with the bootstrap over validation images per seed."""
+    from det_kd.demo.gain import GAIN_METRICS, bootstrap_gain_from_predictions, gain_summary
+
+    def percent(role):
+        return {key: dict(zip(sorted(runs[role]), per_seed_percent(runs[role], key))) for key, _ in GAIN_METRICS
+                if all(key in run for run in runs[role].values())}
+
+    teacher = {key: mean_std(values.values())[0] for key, values in percent('teacher').items()}
+    cwd = os.getcwd()
+    os.chdir(work_dir)  # the configs' data_root is relative to the work directory
+    try:
+        bootstrap = {seed: bootstrap_gain_from_predictions(student_config, runs['baseline'][seed]['predictions'],
+                                                           runs['distilled'][seed]['predictions'], num_samples,
+                                                           seed=seed)
+                     for seed in sorted(runs['distilled']) if num_samples > 0}
+    finally:
+        os.chdir(cwd)
+    return gain_summary(percent('baseline'), percent('distilled'), teacher, bootstrap)
 
 
 def main() -> None:
@@ -61,34 +96,41 @@ def main() -> None:
     roles = [('teacher', 'teacher', args.teacher), ('baseline', 'baseline student', args.student),
              ('distilled', 'distilled student', args.kd)]
     runs: Dict[str, Dict[int, dict]] = {role: {} for role, _, _ in roles}
+    if args.teacher_checkpoint:  # one trained teacher for every seed: tested once
+        runs['teacher'][args.seeds[0]] = dict(
+            evaluate_checkpoint('teacher', args.teacher, args.teacher_checkpoint, osp.join(work_dir, 'teacher'),
+                                work_dir, progress), checkpoint=args.teacher_checkpoint)
     for seed in args.seeds:
         options = schedule_options(args.epochs, seed)
         seed_dir = osp.join(work_dir, f'seed{seed}')
-        runs['teacher'][seed] = train_and_test('teacher', args.teacher, args.teacher, osp.join(seed_dir, 'teacher'),
-                                               work_dir, options, args.epochs, progress)
+        if not args.teacher_checkpoint:
+            runs['teacher'][seed] = train_and_test('teacher', args.teacher, args.teacher,
+                                                   osp.join(seed_dir, 'teacher'), work_dir, options, args.epochs,
+                                                   progress)
+        teacher_checkpoint = args.teacher_checkpoint or runs['teacher'][seed]['checkpoint']
         runs['baseline'][seed] = train_and_test('baseline', args.student, args.student,
                                                 osp.join(seed_dir, 'baseline'), work_dir, options, args.epochs,
                                                 progress)
-        kd_options = options + [f"model.teacher.checkpoint={runs['teacher'][seed]['checkpoint']}"]
+        kd_options = options + [f'model.teacher.checkpoint={teacher_checkpoint}']
         runs['distilled'][seed] = train_and_test('distilled', args.kd, args.student, osp.join(seed_dir, 'distilled'),
                                                  work_dir, kd_options, args.epochs, progress, export=True)
 
     from det_kd.demo.latency import params_and_latency  # imports torch / mmdet: after the subprocess stages
-    first = args.seeds[0]
     costs = params_and_latency(
-        {role: (args.student if role != 'teacher' else args.teacher, runs[role][first]['checkpoint'])
+        {role: (args.student if role != 'teacher' else args.teacher, next(iter(runs[role].values()))['checkpoint'])
          for role, _, _ in roles}, image_size=tuple(args.img_size), runs=args.latency_runs)
 
     models = [
         dict(name=title, role=role, architecture=osp.basename(config if role != 'distilled' else args.student)[:-3],
              teacher=osp.basename(args.teacher)[:-3] if role == 'distilled' else '-',
-             runs={seed: {k: v for k, v in metrics.items() if k != 'checkpoint'}
-                   for seed, metrics in runs[role].items()},
+             runs={seed: metrics_only(metrics) for seed, metrics in runs[role].items()},
              params=costs[role]['params'], latency_ms=costs[role]['latency']['median_ms'],
              input_size=costs[role]['input_size'])
         for role, title, config in roles
     ]
     table = results_table(models)
+    gain = paired_gain(runs, args.student, work_dir, args.bootstrap)
+    table += '\n\n## Distilled minus baseline\n\n' + gain_markdown(gain)
     from det_kd.benchmark.plots import PlotPoint, plot_accuracy_cost
     plot_accuracy_cost([
         PlotPoint(name=m['name'], role=m['role'], metric=mean_std(per_seed_percent(m['runs'], 'pascal_voc/mAP'))[0],
@@ -108,7 +150,7 @@ def main() -> None:
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(header + table + '\n')
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(args=vars(args), per_seed=seeds_summary(models), costs=costs, minutes=minutes,
+        json.dump(dict(args=vars(args), per_seed=seeds_summary(models), gain=gain, costs=costs, minutes=minutes,
                        metrics=[key for key, _ in METRICS]), f, indent=2)
     print('\n' + table)
     print(f'\n[demo] done in {minutes:.1f} minutes: {work_dir}/results.md, results.json, accuracy_vs_cost.png, '

@@ -16,4 +16,5 @@ model = dict(
 custom_hooks = [
     dict(type='DistillationScheduleHook'),  # constant weights (the paper's)
     dict(type='TeacherEvaluationHook'),  # logs the teacher's mAP before training
+    dict(type='DistillationDiagnosticsHook'),  # every 100 iters: grad shares, teacher vs student, gates
 ]

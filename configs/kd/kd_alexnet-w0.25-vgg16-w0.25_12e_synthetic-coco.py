@@ -18,4 +18,5 @@ model = dict(
 custom_hooks = [
     dict(type='DistillationScheduleHook'),  # constant weights; warm-up / decay / stop_epoch optional
     dict(type='TeacherEvaluationHook'),  # logs the teacher's mAP before training
+    dict(type='DistillationDiagnosticsHook'),  # every 100 iters: grad shares, teacher vs student, gates
 ]

@@ -10,4 +10,8 @@ model = dict(
     teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
     distill=dict(hints=[dict(student=level, teacher=level) for level in range(5)]))
 
-custom_hooks = [dict(type='DistillationScheduleHook'), dict(type='TeacherEvaluationHook')]
+custom_hooks = [
+    dict(type='DistillationScheduleHook'),
+    dict(type='TeacherEvaluationHook'),
+    dict(type='DistillationDiagnosticsHook'),  # every 100 iters: grad shares, teacher vs student, gates
+]

@@ -19,4 +19,8 @@ model = dict(
     teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
     distill=dict(hints=[dict(student=0, teacher=0, adapter='conv1x1', align='resample')]))
 
-custom_hooks = [dict(type='DistillationScheduleHook'), dict(type='TeacherEvaluationHook')]
+custom_hooks = [
+    dict(type='DistillationScheduleHook'),
+    dict(type='TeacherEvaluationHook'),
+    dict(type='DistillationDiagnosticsHook'),  # every 100 iters: grad shares, teacher vs student, gates
+]

@@ -23,4 +23,5 @@ model = dict(
 custom_hooks = [
     dict(type='DistillationScheduleHook'),  # constant weights (the paper's)
     dict(type='TeacherEvaluationHook'),  # logs the teacher's mAP at 320x240 before training
+    dict(type='DistillationDiagnosticsHook'),  # every 100 iters: grad shares, teacher vs student, gates
 ]

@@ -1,5 +1,6 @@
 """Datasets registered in MMDetection's ``DATASETS`` registry."""
+from .custom_voc import CustomVOCDataset
 from .kitti import KittiDataset
 from .synthetic import SyntheticCocoDataset, SyntheticKittiDataset, SyntheticVOCDataset
 
-__all__ = ['KittiDataset', 'SyntheticCocoDataset', 'SyntheticKittiDataset', 'SyntheticVOCDataset']
+__all__ = ['CustomVOCDataset', 'KittiDataset', 'SyntheticCocoDataset', 'SyntheticKittiDataset', 'SyntheticVOCDataset']

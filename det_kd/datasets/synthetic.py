@@ -4,10 +4,11 @@ The generator writes the same scenes in COCO, PASCAL VOC and KITTI layouts; thes
 synthetic class vocabulary (one source of truth: :data:`det_kd.synthetic.SYNTHETIC_CLASSES`) to the
 readers, so configs need no hand-copied class list.
 """
-from mmdet.datasets import CocoDataset, VOCDataset
+from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
 from det_kd.synthetic import SYNTHETIC_CLASSES, SYNTHETIC_PALETTE
+from .custom_voc import CustomVOCDataset
 from .kitti import KittiDataset
 
 SYNTHETIC_METAINFO = dict(classes=SYNTHETIC_CLASSES, palette=SYNTHETIC_PALETTE)
@@ -21,8 +22,9 @@ class SyntheticCocoDataset(CocoDataset):
 
 
 @DATASETS.register_module()
-class SyntheticVOCDataset(VOCDataset):
-    """VOC-format synthetic shapes (``voc/VOC2007/...``); evaluated with mmdet's ``VOCMetric``."""
+class SyntheticVOCDataset(CustomVOCDataset):
+    """VOC-format synthetic shapes (``voc/VOC2007/...``); evaluated with mmdet's ``VOCMetric`` under their own
+    class names."""
 
     METAINFO = SYNTHETIC_METAINFO
 

@@ -4,7 +4,7 @@ from typing import Dict, List, Mapping, Sequence
 
 #: Metric keys read from the test runs (scaled to percent) and their column titles.
 METRICS = (('pascal_voc/mAP', 'VOC07 mAP@0.5'), ('coco/bbox_mAP', 'COCO mAP@[.5,.95]'),
-           ('coco/bbox_mAP_50', 'COCO AP@0.5'))
+           ('coco/bbox_mAP_50', 'COCO AP@0.5'), ('coco/bbox_mAP_75', 'COCO AP@0.75'))
 
 
 def mean_std(values: Sequence[float]) -> tuple:
@@ -38,28 +38,29 @@ def results_table(models: Sequence[dict]) -> str:
             ``params`` (count) and ``latency_ms``.
 
     Returns:
-        str: The table, followed by the distilled-minus-baseline gain per metric when both are present.
+        str: The table, with the metrics of :data:`METRICS` that every model's runs report (the paired
+        gain is :func:`det_kd.demo.gain.gain_summary`'s).
     """
-    header = (['model', 'architecture', 'input', 'teacher'] + [title for _, title in METRICS] +
+    metrics = reported_metrics(models)
+    header = (['model', 'architecture', 'input', 'teacher'] + [title for _, title in metrics] +
               ['params (M)', 'CPU ms/img'])
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for model in models:
         cells = [model['name'], model['architecture'], '{}x{}'.format(*model['input_size']), model['teacher']]
-        cells += [format_mean_std(per_seed_percent(model['runs'], key)) for key, _ in METRICS]
+        cells += [format_mean_std(per_seed_percent(model['runs'], key)) for key, _ in metrics]
         cells += [f"{model['params'] / 1e6:.2f}", f"{model['latency_ms']:.1f}"]
         lines.append('| ' + ' | '.join(cells) + ' |')
-    by_role = {model['role']: model for model in models}
-    if 'baseline' in by_role and 'distilled' in by_role:
-        gains = []
-        for key, title in METRICS:
-            base = per_seed_percent(by_role['baseline']['runs'], key)
-            dist = per_seed_percent(by_role['distilled']['runs'], key)
-            gains.append(f'{title} {format_mean_std([d - b for d, b in zip(dist, base)])}')
-        lines.append('')
-        lines.append('Distilled minus baseline (per seed, then mean ± std): ' + '; '.join(gains) + '.')
     return '\n'.join(lines)
+
+
+def reported_metrics(models: Sequence[dict]) -> List[tuple]:
+    """The ``(key, title)`` pairs of :data:`METRICS` that every run of every model reports (a VOC-only or
+    KITTI dataset reports no COCO keys)."""
+    return [(key, title) for key, title in METRICS
+            if all(key in run for model in models for run in model['runs'].values())]
 
 
 def seeds_summary(models: Sequence[dict]) -> Dict[str, Dict[str, List[float]]]:
     """``{model name: {metric key: [percent per seed]}}`` for the JSON record."""
-    return {m['name']: {key: per_seed_percent(m['runs'], key) for key, _ in METRICS} for m in models}
+    metrics = reported_metrics(models)
+    return {m['name']: {key: per_seed_percent(m['runs'], key) for key, _ in metrics} for m in models}

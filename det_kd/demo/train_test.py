@@ -27,7 +27,8 @@ def train_and_test(name: str, config: str, test_config: str, run_dir: str, cwd: 
         env (dict, optional): Extra environment variables of the tools (see :func:`run_tool`).
 
     Returns:
-        dict: The test metrics (``'pascal_voc/mAP'``, ...) and ``checkpoint``, the path tested.
+        dict: The test metrics (``'pascal_voc/mAP'``, ...), ``checkpoint``, the path tested, and
+        ``predictions``, the detections on the test set (``tools/test.py --out``).
     """
     run_tool('train.py', [config, '--work-dir', run_dir, '--cfg-options', *options],
              osp.join(run_dir, 'train.log'), f'{name}: train', cwd, max_epochs=epochs, show_progress=progress,
@@ -45,8 +46,10 @@ def train_and_test(name: str, config: str, test_config: str, run_dir: str, cwd: 
 def evaluate_checkpoint(name: str, config: str, checkpoint: str, run_dir: str, cwd: str, progress: bool,
                         env: Optional[Dict[str, str]] = None) -> Dict[str, float]:
     """Tests ``checkpoint`` with ``config`` (``tools/test.py``, log ``run_dir/test.log``, results under
-    ``run_dir/test``) and returns its metrics."""
+    ``run_dir/test``) and returns its metrics and ``predictions``, the path of its detections on the test
+    set (``run_dir/test/predictions.pkl``, for the bootstrap over validation images)."""
     test_dir = osp.join(run_dir, 'test')
-    run_tool('test.py', [config, checkpoint, '--work-dir', test_dir], osp.join(run_dir, 'test.log'),
-             f'{name}: test', cwd, show_progress=progress, env=env)
-    return latest_test_metrics(test_dir)
+    predictions = osp.join(test_dir, 'predictions.pkl')
+    run_tool('test.py', [config, checkpoint, '--work-dir', test_dir, '--out', predictions],
+             osp.join(run_dir, 'test.log'), f'{name}: test', cwd, show_progress=progress, env=env)
+    return dict(latest_test_metrics(test_dir), predictions=predictions)

@@ -16,11 +16,20 @@ def test_table4_columns_cover_the_paper():
 
 def test_ablation_runs_columns_and_reports_the_impossible_one(workspace, teacher_checkpoint):
     work_dir = workspace / 'ablation'
-    out = run_tool('ablation.py', [KD, '--teacher-checkpoint', teacher_checkpoint, '--columns', 'CLS-W', 'Hints',
+    out = run_tool('ablation.py', [KD, '--teacher-checkpoint', teacher_checkpoint, '--columns', 'Baseline', 'CLS-W',
+                                   'Hints', '--bootstrap', '50',
                                    '--work-dir', str(work_dir), '--no-progress', '--jobs', '2', '--cfg-options',
                                    *ONE_EPOCH], cwd=workspace)
-    results = json.loads((work_dir / 'ablation.json').read_text())['results']
+    record = json.loads((work_dir / 'ablation.json').read_text())
+    results = record['results']
     assert len(results['CLS-W']) == 1 and 0.0 <= results['CLS-W'][0] <= 100.0
+    # the gain is paired with the baseline of the same seed; the bootstrap recomputes both mAPs from the
+    # dumped detections, equal to what the test runs reported
+    gain = record['gains']['CLS-W']
+    assert gain['per_seed']['0'] == gain['mean'] == results['CLS-W'][0] - results['Baseline'][0]
+    boot = gain['bootstrap']['0']
+    assert abs(boot['baseline'] - results['Baseline'][0]) < 0.01 and abs(boot['distilled'] - results['CLS-W'][0]) < 0.01
+    assert boot['num_samples'] == 50 and boot['low'] <= boot['gain'] <= boot['high']
     # VGG16-w0.25 conv5_3 has 128 channels, AlexNet-w0.25 conv5 64: "Hints" without adaptation cannot run
     assert "adapter='none' needs equal channels" in results['Hints']
     assert '| CLS-W |' in out and '57.7 / 51.3' in out

@@ -16,6 +16,7 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from ..distillation.compatibility import check_same_anchors, check_same_box_coder, check_same_roi_classes
 from ..distillation.head_distillation import rcn_distillation_losses, rpn_distillation_losses
 from ..distillation.hint_adapter import HintAdapter
+from ..distillation.receptive_field import as_geometry, feature_geometry, rescale_geometry
 from ..distillation.recorders import MethodCallRecorder, ModuleOutputRecorder
 from ..distillation.resolution import rescale_batch
 from ..distillation.teacher import build_teacher
@@ -35,6 +36,8 @@ PAPER_DISTILL_DEFAULTS = dict(
     probe_size=128)
 
 HintLayer = Union[int, str]
+#: Keys of a hint pair in ``distill.hints``.
+HINT_PAIR_KEYS = ('student', 'teacher', 'adapter', 'align', 'student_geometry', 'teacher_geometry')
 
 
 @MODELS.register_module()
@@ -66,7 +69,10 @@ class KDFasterRCNN(TwoStageDetector):
             - ``hints``: list of pairs ``dict(student=..., teacher=..., adapter='conv1x1', align='pad')``
               where a layer is a module path (``'backbone.features.28'``) or an int index into
               ``extract_feat``'s outputs; ``adapter`` in ``'conv1x1' | 'conv3x3' | 'none'``; ``align`` in
-              ``'pad' | 'resample' | 'strict'``.
+              ``'pad' | 'resample' | 'strict' | 'centre'`` (see :class:`HintAdapter`; ``'centre'`` pairs the
+              cells centred at the same image point and drops the teacher cells the student map does not
+              cover or that lie on the batch padding, optionally with ``student_geometry`` /
+              ``teacher_geometry=(stride, offset)`` instead of the measured receptive-field geometry).
             - ``loss_hint``, ``rpn_cls``, ``rpn_reg``, ``rcn_cls``, ``rcn_reg``: loss configs, or None.
             - ``rpn_align``: ``'grid'`` (default: the two anchor grids coincide; maps that differ in extent
               by backbone padding are compared on the positions both have, anchors outside the teacher's
@@ -121,6 +127,8 @@ class KDFasterRCNN(TwoStageDetector):
         self._renormalize_for_teacher = self._teacher_needs_renormalization()
         #: Multiplier of every distillation term, set by ``DistillationScheduleHook``. 1 = paper's weights.
         self.distill_scale = 1.0
+        #: Open :class:`~det_kd.models.distillation.DistillationProbe` (set by it): ``loss()`` measures then.
+        self.diagnostics_probe = None
 
         distill = self._merge_distill_defaults(distill)
         self.rpn_align = distill['rpn_align']
@@ -182,7 +190,14 @@ class KDFasterRCNN(TwoStageDetector):
                                      'rcn distillation')
 
     def _build_hint_adapters(self, probe_size: int) -> nn.ModuleList:
-        """Reads the paired layers' channels from a zero image and builds one adapter per pair."""
+        """Reads the paired layers' channels from a zero image and builds one adapter per pair.
+
+        With ``align='centre'`` each side's receptive-field geometry is the pair's ``student_geometry`` /
+        ``teacher_geometry`` ``(stride, offset)`` (in that model's input pixels) if given, else measured by
+        :func:`~det_kd.models.distillation.receptive_field.feature_geometry`; both are then converted to the
+        pixels of the batch (the frame of the samples' ``img_shape``), so that a teacher or student at
+        another resolution (``teacher.input_scale``, ``student_input_scale``) pairs up too.
+        """
         adapters = nn.ModuleList()
         if not self.hint_pairs:
             return adapters
@@ -194,13 +209,28 @@ class KDFasterRCNN(TwoStageDetector):
                                           teacher_probe, 'teacher')
         for index, pair in enumerate(self.hint_pairs):
             name = f"hint pair {index} (student {pair['student']!r} -> teacher {pair['teacher']!r})"
+            unknown = sorted(set(pair) - set(HINT_PAIR_KEYS))
+            if unknown:
+                raise KeyError(f'{name}: unknown keys {unknown} (known: {list(HINT_PAIR_KEYS)})')
             align = pair.get('align', 'pad')
             if self.teacher_resolution_ratio != 1.0 and align == 'pad':
                 raise ValueError(f'{name}: the teacher sees the image {self.teacher_resolution_ratio:g}x the '
-                                 "student's size (teacher.input_scale, student_input_scale); needs align='resample'")
+                                 "student's size (teacher.input_scale, student_input_scale); needs "
+                                 "align='resample' or 'centre'")
+            geometries = {}
+            for owner, model, scale in (('student', self, self.student_input_scale),
+                                        ('teacher', self.teacher, self.teacher_input_scale)):
+                given = pair.get(f'{owner}_geometry')
+                if align != 'centre':
+                    if given is not None:
+                        raise ValueError(f"{name}: {owner}_geometry is only used with align='centre'")
+                    continue
+                geometry = (as_geometry(given, f'{name}: {owner}_geometry') if given is not None else
+                            feature_geometry(model, pair[owner], owner))
+                geometries[f'{owner}_geometry'] = rescale_geometry(geometry, scale)
             adapters.append(
                 HintAdapter(student_maps[index].shape[1], teacher_maps[index].shape[1],
-                            adapter=pair.get('adapter', 'conv1x1'), align=align, name=name))
+                            adapter=pair.get('adapter', 'conv1x1'), align=align, name=name, **geometries))
         return adapters
 
     @staticmethod
@@ -336,7 +366,8 @@ class KDFasterRCNN(TwoStageDetector):
         teacher = self.teacher_forward(batch_inputs, batch_data_samples, rpn_on, rois)
 
         if self.loss_hint is not None:
-            losses['loss_hint'] = self._hint_losses(feats_rec.result, hint_rec.outputs, teacher['hints'], scale)
+            losses['loss_hint'] = self._hint_losses(feats_rec.result, hint_rec.outputs, teacher['hints'],
+                                                    scale, batch_data_samples)
         if rpn_on:
             student_cls, student_reg = rpn_out_rec.outputs['rpn_head']
             teacher_cls, teacher_reg, valid = self._align_teacher_rpn(teacher['rpn'], student_cls)
@@ -351,6 +382,8 @@ class KDFasterRCNN(TwoStageDetector):
                                         teacher['rcn']['cls_score'], teacher['rcn']['bbox_pred'],
                                         rcn_rec.result['bbox_targets'], bbox_head.num_classes,
                                         bbox_head.reg_class_agnostic, self.rcn_kd_cls, self.rcn_kd_reg, scale))
+        if self.diagnostics_probe is not None:  # DistillationDiagnosticsHook measures this step
+            self.diagnostics_probe.measure(losses, rpn_tgt_rec, rcn_rec, teacher)
         return losses
 
     def _zero_distillation_losses(self) -> dict:
@@ -386,13 +419,25 @@ class KDFasterRCNN(TwoStageDetector):
             outputs['rcn'] = self.teacher.roi_head._bbox_forward(feats, teacher_rois)
         return outputs
 
-    def _hint_losses(self, student_feats: tuple, recorded: dict, teacher_hints: List[Tensor],
-                     scale: float) -> Tensor:
+    def _hint_losses(self, student_feats: tuple, recorded: dict, teacher_hints: List[Tensor], scale: float,
+                     batch_data_samples: Optional[SampleList] = None) -> Tensor:
+        """Sum over hint pairs of ``loss_hint(adapted student map, teacher map)``.
+
+        A pair with ``align='centre'`` passes its :meth:`HintAdapter.valid_mask`: the teacher cells centred
+        inside the student map and, with ``batch_data_samples`` (the batch's own, not the student's view),
+        on each sample's real image rather than the padding. The other pairs pass no mask.
+        """
+        img_shapes = None
+        if batch_data_samples and all('img_shape' in sample.metainfo for sample in batch_data_samples):
+            img_shapes = [sample.metainfo['img_shape'] for sample in batch_data_samples]
         total = 0.0
         for index, (pair, adapter) in enumerate(zip(self.hint_pairs, self.distill_adapters)):
             student_map = self._select_hint(pair['student'], student_feats, recorded, 'student')
             teacher_map = teacher_hints[index]
-            total = total + self.loss_hint(adapter(student_map, teacher_map.shape[-2:]), teacher_map, scale)
+            size = teacher_map.shape[-2:]
+            mask = adapter.valid_mask(student_map.shape[-2:], size, img_shapes)
+            masked = {} if mask is None else {'mask': mask}
+            total = total + self.loss_hint(adapter(student_map, size), teacher_map, scale, **masked)
         return total
 
     def _align_teacher_rpn(self, teacher_rpn: tuple, student_cls: List[Tensor]) -> tuple:

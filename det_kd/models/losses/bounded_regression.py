@@ -20,6 +20,31 @@ def _check_same_shape(student_deltas: Tensor, teacher_deltas: Tensor, targets: T
                          f'{tuple(targets.shape)}')
 
 
+def teacher_bound_gate(student_deltas: Tensor,
+                       teacher_deltas: Tensor,
+                       targets: Tensor,
+                       margin: float = 0.0) -> Tensor:
+    r"""Where the teacher-bounded term is active: :math:`\|s - y\|^2 + margin > \|t - y\|^2` per sample.
+
+    The squared errors are summed over the 4 deltas (strict ``>``: a student exactly as good as the teacher
+    with ``margin = 0`` is not penalised). Used by :func:`teacher_bounded_l2` and by the distillation
+    diagnostics (the gate rate).
+
+    Args:
+        student_deltas (Tensor): Student regression outputs, shape ``(N, 4)``.
+        teacher_deltas (Tensor): Teacher regression outputs for the same samples, shape ``(N, 4)``.
+        targets (Tensor): Regression targets :math:`y` in the same encoding, shape ``(N, 4)``.
+        margin (float): The margin :math:`m`. Defaults to 0.0.
+
+    Returns:
+        Tensor: ``(N,)`` booleans, without gradient.
+    """
+    _check_same_shape(student_deltas, teacher_deltas, targets)
+    student_error = (student_deltas.detach().float() - targets.float()).pow(2).sum(dim=-1)
+    teacher_error = (teacher_deltas.detach().float() - targets.float()).pow(2).sum(dim=-1)
+    return student_error + margin > teacher_error
+
+
 def teacher_bounded_l2(student_deltas: Tensor,
                        teacher_deltas: Tensor,
                        targets: Tensor,
@@ -38,11 +63,8 @@ def teacher_bounded_l2(student_deltas: Tensor,
     Returns:
         Tensor: One value per sample, shape ``(N,)`` (no reduction); gradient only through the student.
     """
-    _check_same_shape(student_deltas, teacher_deltas, targets)
-    student_error = (student_deltas.float() - targets.float()).pow(2).sum(dim=-1)
-    teacher_error = (teacher_deltas.detach().float() - targets.float()).pow(2).sum(dim=-1)
-    gate = (student_error.detach() + margin > teacher_error)
-    return student_error * gate
+    gate = teacher_bound_gate(student_deltas, teacher_deltas, targets, margin)
+    return (student_deltas.float() - targets.float()).pow(2).sum(dim=-1) * gate
 
 
 def teacher_l2(student_deltas: Tensor, teacher_deltas: Tensor) -> Tensor:

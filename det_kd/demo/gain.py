@@ -1,0 +1,223 @@
+"""Is the distilled student better? Paired gains over seeds and over validation images, with intervals.
+
+Two intervals answer two questions:
+
+- **over seeds** (:func:`paired_seed_interval`): baseline and distilled student trained with the same data
+  and seed form a pair; the Student-t interval of the mean paired difference says whether distillation
+  helps beyond training noise;
+- **over validation images** (:func:`bootstrap_gain_from_predictions`): for one pair, the paired bootstrap
+  over images says whether the validation set is large enough to measure that pair's difference.
+"""
+import math
+import os.path as osp
+import statistics
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+
+def paired_seed_interval(deltas: Sequence[float], confidence: float = 0.95) -> dict:
+    """Mean of paired differences and its Student-t confidence interval.
+
+    Args:
+        deltas (Sequence[float]): ``distilled - baseline`` per seed.
+        confidence (float): Coverage. Defaults to 0.95.
+
+    Returns:
+        dict: ``mean``, ``low``, ``high`` (None with fewer than 2 seeds), ``std``, ``n``.
+    """
+    from scipy import stats
+
+    deltas = [float(d) for d in deltas]
+    n = len(deltas)
+    if n == 0:
+        raise ValueError('paired_seed_interval: no paired difference given')
+    mean = statistics.fmean(deltas)
+    if n < 2:
+        return dict(mean=mean, low=None, high=None, std=0.0, n=n)
+    std = statistics.stdev(deltas)
+    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n)
+    return dict(mean=mean, low=mean - half, high=mean + half, std=std, n=n)
+
+
+def interval_verdict(low: Optional[float], high: Optional[float], what: str = 'the gain') -> str:
+    """Plain words for an interval of a gain: above 0, below 0, or not resolved."""
+    if low is None or high is None:
+        return f'{what} has no interval (one seed is an anecdote: run several seeds)'
+    if low > 0:
+        return f'the interval excludes 0: {what} is positive'
+    if high < 0:
+        return f'the interval excludes 0: {what} is negative'
+    return f'the interval includes 0: {what} is not resolved'
+
+
+def format_interval(mean: float, low: Optional[float], high: Optional[float], digits: int = 1) -> str:
+    """``+1.3 [+0.4, +2.2]`` (signed), or the signed mean alone without an interval."""
+    if low is None or high is None:
+        return f'{mean:+.{digits}f}'
+    return f'{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]'
+
+
+def gap_closed(teacher: float, baseline: float, distilled: float) -> Optional[float]:
+    """Fraction of the teacher-baseline gap the distilled student closes (None if the teacher is not better)."""
+    gap = teacher - baseline
+    return (distilled - baseline) / gap if gap > 0 else None
+
+
+def test_set_annotations(config: str) -> Tuple[List[str], List[dict], List[str]]:
+    """Image paths, ``VOCMetric``-style ground truth and class names of ``config``'s test dataset.
+
+    Run from the folder the config's ``data_root`` is relative to. Ignored boxes (COCO ``iscrowd``, VOC
+    ``difficult``, KITTI DontCare) go to ``bboxes_ignore`` as in ``VOCMetric``.
+    """
+    from mmengine.config import Config
+    from mmdet.registry import DATASETS
+    from mmdet.utils import register_all_modules
+
+    register_all_modules(init_default_scope=True)
+    cfg = Config.fromfile(config)
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    paths, annotations = [], []
+    for index in range(len(dataset)):
+        info = dataset.get_data_info(index)
+        kept = [i for i in info['instances'] if not i.get('ignore_flag', 0)]
+        ignored = [i for i in info['instances'] if i.get('ignore_flag', 0)]
+        boxes = lambda items: np.array([i['bbox'] for i in items], dtype=np.float32).reshape(-1, 4)  # noqa: E731
+        labels = lambda items: np.array([i['bbox_label'] for i in items], dtype=np.int64)  # noqa: E731
+        paths.append(osp.normpath(info['img_path']))
+        annotations.append(dict(bboxes=boxes(kept), labels=labels(kept), bboxes_ignore=boxes(ignored),
+                                labels_ignore=labels(ignored)))
+    return paths, annotations, list(dataset.metainfo['classes'])
+
+
+def load_predictions(predictions: str, image_paths: Sequence[str], num_classes: int) -> List[List[np.ndarray]]:
+    """Per image (in ``image_paths`` order), per class, ``(K, 5)`` boxes + scores from a ``tools/test.py --out``
+    file.
+
+    Raises:
+        ValueError: If an image of the test set has no prediction in the file, naming it.
+    """
+    from mmengine.fileio import load
+
+    by_path: Dict[str, dict] = {osp.normpath(sample['img_path']): sample['pred_instances'] for sample in load(predictions)}
+    detections = []
+    for path in image_paths:
+        if path not in by_path:
+            raise ValueError(f'{predictions}: no prediction for test image {path} (was it written by '
+                             'tools/test.py --out with the same test set?)')
+        pred = by_path[path]
+        boxes, scores, labels = (np.asarray(pred[key]) for key in ('bboxes', 'scores', 'labels'))
+        detections.append([np.hstack([boxes[labels == c], scores[labels == c, None]]).astype(np.float32)
+                           for c in range(num_classes)])
+    return detections
+
+
+def test_set_records(config: str, predictions: Sequence[str], iou_thr: float = 0.5) -> Tuple[list, List[str]]:
+    """VOC matching records (:func:`det_kd.evaluation.voc_bootstrap.voc_records`) of each predictions file on
+    ``config``'s test set, and the class names."""
+    from det_kd.evaluation.voc_bootstrap import voc_records
+
+    paths, annotations, classes = test_set_annotations(config)
+    return [voc_records(annotations, load_predictions(path, paths, len(classes)), iou_thr, classes)
+            for path in predictions], classes
+
+
+def per_class_ap(records: list, classes: Sequence[str]) -> Dict[str, float]:
+    """VOC07 AP in percent of each class with ground truth, on the full test set."""
+    from det_kd.evaluation.voc_bootstrap import weighted_voc_ap
+
+    full = np.ones((1, len(records[0].num_gts)))
+    aps = {}
+    for name, cls_records in zip(classes, records):
+        ap, num_gts = weighted_voc_ap(cls_records, full)
+        if num_gts[0] > 0:
+            aps[name] = 100 * float(ap[0])
+    return aps
+
+
+def bootstrap_gain_from_predictions(config: str, baseline_predictions: str, distilled_predictions: str,
+                                    num_samples: int = 1000, seed: int = 0, iou_thr: float = 0.5) -> dict:
+    """Paired bootstrap (over the test images of ``config``) of distilled minus baseline VOC07 mAP, in points.
+
+    Also returns each model's full-set mAP (``baseline``, ``distilled``) recomputed from the predictions and
+    their per-class AP (``baseline_per_class``, ``distilled_per_class``).
+    """
+    from det_kd.evaluation.voc_bootstrap import paired_bootstrap_gain, weighted_voc_map
+
+    (base, dist), classes = test_set_records(config, [baseline_predictions, distilled_predictions], iou_thr)
+    result = paired_bootstrap_gain(base, dist, num_samples=num_samples, seed=seed)
+    full = np.ones((1, len(base[0].num_gts)))
+    result.update(baseline=100 * float(weighted_voc_map(base, full)[0]),
+                  distilled=100 * float(weighted_voc_map(dist, full)[0]),
+                  baseline_per_class=per_class_ap(base, classes), distilled_per_class=per_class_ap(dist, classes))
+    return result
+
+
+#: Metrics of the paired-gain summary: key of the test runs, title. mAP@0.75 shows localisation gains that
+#: hide at IoU 0.5.
+GAIN_METRICS = (('pascal_voc/mAP', 'VOC07 mAP@0.5'), ('coco/bbox_mAP', 'COCO mAP@[.5,.95]'),
+                ('coco/bbox_mAP_75', 'COCO AP@0.75'))
+
+
+def paired_gains(baseline: Dict[int, float], distilled: Dict[int, float]) -> Dict[int, float]:
+    """``distilled[seed] - baseline[seed]`` for the seeds both have (the pairs), in seed order.
+
+    Raises:
+        ValueError: If no seed has both models.
+    """
+    seeds = sorted(set(baseline) & set(distilled))
+    if not seeds:
+        raise ValueError('paired_gains: no seed has both a baseline and a distilled result')
+    return {seed: distilled[seed] - baseline[seed] for seed in seeds}
+
+
+def gain_summary(baseline: Dict[str, Dict[int, float]], distilled: Dict[str, Dict[int, float]],
+                 teacher: Optional[Dict[str, float]] = None, bootstrap: Optional[Dict[int, dict]] = None,
+                 metrics: Sequence[Tuple[str, str]] = GAIN_METRICS) -> dict:
+    """The paired gain of distillation, per metric, as a JSON-ready record.
+
+    Args:
+        baseline, distilled (dict): ``{metric key: {seed: value in percent}}``.
+        teacher (dict, optional): ``{metric key: teacher value in percent}`` (mean over its runs), for the
+            fraction of the teacher-baseline gap closed.
+        bootstrap (dict, optional): ``{seed: paired_bootstrap_gain(...) result}`` (VOC07 mAP@0.5).
+        metrics (Sequence[tuple]): ``(key, title)`` pairs. Defaults to :data:`GAIN_METRICS`.
+
+    Returns:
+        dict: ``{'metrics': {key: {title, baseline, distilled, gains, mean, low, high, std, n, verdict,
+        gap_closed}}, 'bootstrap': {seed: ...}}``.
+    """
+    summary = {}
+    for key, title in metrics:
+        if key not in baseline or key not in distilled:
+            continue
+        gains = paired_gains(baseline[key], distilled[key])
+        interval = paired_seed_interval(list(gains.values()))
+        base_mean = statistics.fmean(baseline[key][s] for s in gains)
+        dist_mean = statistics.fmean(distilled[key][s] for s in gains)
+        closed = gap_closed(teacher[key], base_mean, dist_mean) if teacher and key in teacher else None
+        summary[key] = dict(title=title, baseline=base_mean, distilled=dist_mean, gains=gains, **interval,
+                            verdict=interval_verdict(interval['low'], interval['high']), gap_closed=closed)
+    return dict(metrics=summary, bootstrap=dict(bootstrap or {}))
+
+
+def gain_markdown(summary: dict, confidence: float = 0.95) -> str:
+    """The :func:`gain_summary` record as a markdown table plus one line per bootstrap and a verdict."""
+    lines = [f'| metric | baseline | distilled | gain, mean [{confidence:.0%} CI over seeds] | per seed | '
+             'gap to the teacher closed |', '|---|---|---|---|---|---|']
+    for record in summary['metrics'].values():
+        per_seed = ', '.join(f'{g:+.1f}' for g in record['gains'].values())
+        closed = f"{100 * record['gap_closed']:.0f} %" if record['gap_closed'] is not None else 'n/a'
+        lines.append(f"| {record['title']} | {record['baseline']:.1f} | {record['distilled']:.1f} | "
+                     f"{format_interval(record['mean'], record['low'], record['high'])} | {per_seed} | {closed} |")
+    boot = summary['bootstrap']
+    if boot:
+        first = next(iter(boot.values()))
+        cells = '; '.join(f"seed {seed}: {format_interval(b['gain'], b['low'], b['high'])}"
+                          for seed, b in sorted(boot.items()))
+        lines += ['', f"Bootstrap over the {first['num_images']} validation images ({first['num_samples']} paired "
+                  f'resamples, VOC07 mAP@0.5, {confidence:.0%} interval): {cells}.']
+    verdicts = '; '.join(f"{r['title']}: {r['verdict']}" for r in summary['metrics'].values())
+    n = max((r['n'] for r in summary['metrics'].values()), default=0)
+    lines += ['', f'Over {n} paired seed(s): {verdicts}.']
+    return '\n'.join(lines)

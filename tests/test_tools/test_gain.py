@@ -1,0 +1,53 @@
+"""Paired gains over seeds: the Student-t interval, the verdict words and the summary, on hand-made numbers."""
+import math
+
+import pytest
+
+from det_kd.demo.gain import (format_interval, gain_markdown, gain_summary, gap_closed, interval_verdict,
+                              paired_gains, paired_seed_interval)
+
+
+def test_paired_seed_interval_is_the_student_t_interval_of_the_mean():
+    deltas = [1.0, 2.0, 4.0]
+    mean, std = 7 / 3, math.sqrt(((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2 + (4 - 7 / 3) ** 2) / 2)
+    half = 4.302652729911275 * std / math.sqrt(3)  # t_{0.975, 2}
+    got = paired_seed_interval(deltas)
+    assert got['mean'] == pytest.approx(mean) and got['std'] == pytest.approx(std) and got['n'] == 3
+    assert got['low'] == pytest.approx(mean - half) and got['high'] == pytest.approx(mean + half)
+    one = paired_seed_interval([0.7])
+    assert one['low'] is None and one['high'] is None and one['mean'] == 0.7
+    with pytest.raises(ValueError, match='no paired difference'):
+        paired_seed_interval([])
+
+
+def test_verdicts_and_formatting():
+    assert interval_verdict(0.2, 1.5) == 'the interval excludes 0: the gain is positive'
+    assert interval_verdict(-2.0, -0.1) == 'the interval excludes 0: the gain is negative'
+    assert interval_verdict(-0.5, 1.5) == 'the interval includes 0: the gain is not resolved'
+    assert 'one seed is an anecdote' in interval_verdict(None, None)
+    assert format_interval(1.3, 0.4, 2.2) == '+1.3 [+0.4, +2.2]'
+    assert format_interval(-0.5, None, None) == '-0.5'
+    assert gap_closed(25.0, 12.0, 15.25) == pytest.approx(0.25)
+    assert gap_closed(10.0, 12.0, 13.0) is None  # the teacher is not better: nothing to close
+
+
+def test_pairs_are_matched_by_seed():
+    assert paired_gains({0: 10.0, 1: 12.0, 2: 9.0}, {1: 13.0, 2: 11.0, 5: 1.0}) == {1: 1.0, 2: 2.0}
+    with pytest.raises(ValueError, match='no seed has both'):
+        paired_gains({0: 1.0}, {1: 2.0})
+
+
+def test_gain_summary_and_markdown():
+    base = {'pascal_voc/mAP': {0: 10.0, 1: 12.0, 2: 11.0}, 'coco/bbox_mAP': {0: 4.0, 1: 5.0, 2: 4.5}}
+    dist = {'pascal_voc/mAP': {0: 13.0, 1: 14.0, 2: 14.0}, 'coco/bbox_mAP': {0: 3.0, 1: 6.0, 2: 4.5}}
+    boot = {0: dict(gain=3.0, low=1.0, high=5.0, num_images=500, num_samples=1000)}
+    summary = gain_summary(base, dist, teacher={'pascal_voc/mAP': 23.0}, bootstrap=boot)
+    voc = summary['metrics']['pascal_voc/mAP']
+    assert voc['gains'] == {0: 3.0, 1: 2.0, 2: 3.0} and voc['mean'] == pytest.approx(8 / 3)
+    assert voc['gap_closed'] == pytest.approx((8 / 3) / 12.0)  # teacher 23 - baseline 11
+    assert voc['verdict'].endswith('positive') and summary['metrics']['coco/bbox_mAP']['verdict'].endswith('resolved')
+    assert 'coco/bbox_mAP_75' not in summary['metrics']  # not reported: left out
+    text = gain_markdown(summary)
+    assert '| VOC07 mAP@0.5 | 11.0 | 13.7 | +2.7 [' in text and '| +3.0, +2.0, +3.0 | 22 % |' in text
+    assert 'Bootstrap over the 500 validation images (1000 paired resamples' in text and 'seed 0: +3.0 [+1.0, +5.0]' in text
+    assert 'Over 3 paired seed(s): VOC07 mAP@0.5: the interval excludes 0: the gain is positive' in text
