@@ -96,7 +96,6 @@ def test_paper_model_trains_a_step_and_predicts(config):
     assert len(results) == 1 and results[0].pred_instances.bboxes.shape[-1] == 4
 
 
-
 # Table 2 (same architecture, student at half the teacher's resolution): distillation config -> the plain
 # student config that trains the baseline and tests both students.
 RESOLUTION_PAIRS = {

@@ -26,8 +26,8 @@ from mmengine.config import Config, DictAction
 
 from det_kd.demo import StageError, mean_std, metric_percent, schedule_options, train_and_test
 from det_kd.demo.ablation import PAPER_TABLE4, TABLE4_COLUMNS, column_config
-from det_kd.demo.gain import (bootstrap_gain_from_predictions, format_interval, interval_verdict, paired_gains,
-                              paired_seed_interval)
+from det_kd.demo.gain import (bootstrap_gain_from_predictions, check_recomputed_map, format_interval,
+                              gain_summary)
 
 
 def parse_args() -> argparse.Namespace:
@@ -121,24 +121,25 @@ def run_columns(args: argparse.Namespace, student: str) -> Tuple[Dict[str, Union
 
 def column_gains(results: Dict[str, Union[List[float], str]], predictions: Dict[str, Dict[int, str]],
                  args: argparse.Namespace, student: str) -> Dict[str, dict]:
-    """Each column's gain over the Baseline column, paired by seed: Student-t interval over seeds and (for
-    VOC07 mAP@0.5) the paired bootstrap over validation images per seed."""
+    """Each column's :func:`~det_kd.demo.gain.gain_summary` against the Baseline column, paired by seed, with
+    (for VOC07 mAP@0.5) the paired bootstrap over validation images per seed, its recomputed mAPs checked
+    against the test runs'."""
     if not isinstance(results.get('Baseline'), list):
         return {}
-    base = dict(zip(args.seeds, results['Baseline']))
-    bootstrap = args.bootstrap > 0 and args.metric == 'pascal_voc/mAP'
+    metric = [(args.metric, args.metric)]
+    base = {args.metric: dict(zip(args.seeds, results['Baseline']))}
     gains = {}
     for column, values in results.items():
         if column == 'Baseline' or isinstance(values, str):
             continue
-        per_seed = paired_gains(base, dict(zip(args.seeds, values)))
-        gains[column] = dict(per_seed=per_seed, **paired_seed_interval(list(per_seed.values())))
-        gains[column]['verdict'] = interval_verdict(gains[column]['low'], gains[column]['high'])
-        if bootstrap:
-            gains[column]['bootstrap'] = {
-                seed: bootstrap_gain_from_predictions(student, predictions['Baseline'][seed],
-                                                      predictions[column][seed], args.bootstrap, seed=seed)
-                for seed in args.seeds}
+        distilled = {args.metric: dict(zip(args.seeds, values))}
+        bootstrap = {}
+        for seed in args.seeds if args.bootstrap > 0 and args.metric == 'pascal_voc/mAP' else []:
+            bootstrap[seed] = bootstrap_gain_from_predictions(student, predictions['Baseline'][seed],
+                                                              predictions[column][seed], args.bootstrap, seed=seed)
+            check_recomputed_map(bootstrap[seed]['baseline'], base[args.metric][seed], f'Baseline (seed {seed})')
+            check_recomputed_map(bootstrap[seed]['distilled'], distilled[args.metric][seed], f'{column} (seed {seed})')
+        gains[column] = gain_summary(base, distilled, bootstrap=bootstrap, metrics=metric)
     return gains
 
 
@@ -156,16 +157,16 @@ def ablation_table(results: Dict[str, Union[List[float], str]], metric: str,
             lines.append(f'| {column} | n/a: {values} | - | 0 | {paper[0]} / {paper[1]} |')
             continue
         mean, std = mean_std(values)
-        gain = gains.get(column)
+        gain = gains[column]['metrics'][metric] if column in gains else None
         cell = format_interval(gain['mean'], gain['low'], gain['high']) if gain else '-'
         lines.append(f'| {column} | {mean:.1f} ± {std:.1f} | {cell} | {len(values)} | {paper[0]} / {paper[1]} |')
     for column, gain in gains.items():
-        if gain.get('bootstrap'):
-            cells = '; '.join(f"seed {seed} {format_interval(b['gain'], b['low'], b['high'])}"
-                              for seed, b in gain['bootstrap'].items())
-            first = next(iter(gain['bootstrap'].values()))
-            lines.append(f"\n{column}: {gain['verdict']} over seeds; bootstrap over the {first['num_images']} "
-                         f'validation images: {cells}.')
+        verdict = gain['metrics'][metric]['verdict']
+        cells = '; '.join(f"seed {seed} {format_interval(b['gain'], b['low'], b['high'])}"
+                          for seed, b in gain['bootstrap'].items())
+        images = f" bootstrap over the {next(iter(gain['bootstrap'].values()))['num_images']} validation images: " \
+            f'{cells}.' if cells else ''
+        lines.append(f'\n{column}: {verdict} over seeds;{images}')
     return '\n'.join(lines)
 
 

@@ -35,7 +35,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', default='work_dirs/demo', help='where data, runs and results go')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0], help='training seeds (one run each)')
     parser.add_argument('--num-train', type=int, default=200, help='training images')
-    parser.add_argument('--num-val', type=int, default=100, help='validation images')
+    parser.add_argument('--num-val', type=int, default=500,
+                        help='validation images (500: the bootstrap interval of one seed\'s gain is about ±2 points)')
     parser.add_argument('--img-size', type=int, nargs=2, default=(256, 192), metavar=('W', 'H'),
                         help='image size of the generated data (the demo configs resize to 256x192)')
     parser.add_argument('--epochs', type=int, default=24, help='training epochs of every model')
@@ -62,25 +63,46 @@ def metrics_only(metrics: dict) -> dict:
     return {k: v for k, v in metrics.items() if k not in ('checkpoint', 'predictions')}
 
 
+def diagnostics_section(work_dir: str, seeds, since: float) -> str:
+    """Markdown: the distilled runs' ``DistillationDiagnosticsHook`` summaries (mean over the measurements of
+    each run) and their warnings, from the files written after ``since`` (a time stamp: a file left by an
+    earlier demo in the same work directory is not this run's); empty without a diagnostics hook."""
+    from det_kd.models.distillation.diagnostics import format_summary
+
+    parts = []
+    for seed in seeds:
+        path = osp.join(work_dir, f'seed{seed}', 'distilled', 'distillation_diagnostics.json')
+        if not osp.isfile(path) or osp.getmtime(path) < since:
+            continue
+        with open(path) as f:
+            record = json.load(f)
+        warnings = ''.join(f'\n- {w}' for w in record.get('warnings', [])) or '\n- none'
+        parts.append(f'Seed {seed} (`{osp.relpath(path, work_dir)}`, {len(record["measurements"])} measurements):'
+                     f'\n\n```\n{format_summary(record["summary"])}\n```\n\nWarnings:{warnings}')
+    return '\n\n## Distillation diagnostics\n\n' + '\n\n'.join(parts) if parts else ''
+
+
 def paired_gain(runs: Dict[str, Dict[int, dict]], student_config: str, work_dir: str, num_samples: int) -> dict:
-    """Distilled minus baseline over the paired seeds, with the bootstrap over validation images per seed."""
-    from det_kd.demo.gain import GAIN_METRICS, bootstrap_gain_from_predictions, gain_summary
+    """Distilled minus baseline over the paired seeds, with the bootstrap over validation images per seed (its
+    recomputed mAPs checked against the test runs')."""
+    from det_kd.demo.gain import (bootstrap_gain_from_predictions, check_recomputed_map, gain_summary,
+                                  per_seed_percent_values)
 
-    def percent(role):
-        return {key: dict(zip(sorted(runs[role]), per_seed_percent(runs[role], key))) for key, _ in GAIN_METRICS
-                if all(key in run for run in runs[role].values())}
-
-    teacher = {key: mean_std(values.values())[0] for key, values in percent('teacher').items()}
+    values = {role: per_seed_percent_values(runs[role]) for role in runs}
+    teacher = {key: mean_std(per_seed.values())[0] for key, per_seed in values['teacher'].items()}
+    bootstrap = {}
     cwd = os.getcwd()
     os.chdir(work_dir)  # the configs' data_root is relative to the work directory
     try:
-        bootstrap = {seed: bootstrap_gain_from_predictions(student_config, runs['baseline'][seed]['predictions'],
-                                                           runs['distilled'][seed]['predictions'], num_samples,
-                                                           seed=seed)
-                     for seed in sorted(runs['distilled']) if num_samples > 0}
+        for seed in sorted(runs['distilled']) if num_samples > 0 else []:
+            bootstrap[seed] = bootstrap_gain_from_predictions(
+                student_config, runs['baseline'][seed]['predictions'], runs['distilled'][seed]['predictions'],
+                num_samples, seed=seed)
+            for role in ('baseline', 'distilled'):
+                check_recomputed_map(bootstrap[seed][role], values[role]['pascal_voc/mAP'][seed], f'{role} seed {seed}')
     finally:
         os.chdir(cwd)
-    return gain_summary(percent('baseline'), percent('distilled'), teacher, bootstrap)
+    return gain_summary(values['baseline'], values['distilled'], teacher, bootstrap)
 
 
 def main() -> None:
@@ -131,6 +153,7 @@ def main() -> None:
     table = results_table(models)
     gain = paired_gain(runs, args.student, work_dir, args.bootstrap)
     table += '\n\n## Distilled minus baseline\n\n' + gain_markdown(gain)
+    diagnostics = diagnostics_section(work_dir, args.seeds, since=start)
     from det_kd.benchmark.plots import PlotPoint, plot_accuracy_cost
     plot_accuracy_cost([
         PlotPoint(name=m['name'], role=m['role'], metric=mean_std(per_seed_percent(m['runs'], 'pascal_voc/mAP'))[0],
@@ -141,6 +164,8 @@ def main() -> None:
     configs = ''.join(f' --{role} {osp.relpath(getattr(args, role), REPO)}' for role, default in
                       (('teacher', DEFAULT_TEACHER), ('student', DEFAULT_STUDENT), ('kd', DEFAULT_KD))
                       if getattr(args, role) != default)
+    if args.teacher_checkpoint:
+        configs += f' --teacher-checkpoint {args.teacher_checkpoint}'
     header = (f'# det_kd demo\n\nCommand: `python tools/demo.py --seeds {" ".join(map(str, args.seeds))} '
               f'--num-train {args.num_train} --num-val {args.num_val} --img-size {args.img_size[0]} '
               f'{args.img_size[1]} --epochs {args.epochs}{configs}`; {minutes:.1f} minutes. Metrics in percent '
@@ -148,7 +173,7 @@ def main() -> None:
               f'median `test_step` ms at batch 1 and the input size of each model\'s test pipeline, '
               f'{costs["teacher"]["threads"]} thread(s), models interleaved.\n\n')
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
-        f.write(header + table + '\n')
+        f.write(header + table + diagnostics + '\n')
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
         json.dump(dict(args=vars(args), per_seed=seeds_summary(models), gain=gain, costs=costs, minutes=minutes,
                        metrics=[key for key, _ in METRICS]), f, indent=2)

@@ -20,8 +20,9 @@ import os.path as osp
 import statistics
 from typing import Dict, List
 
-from det_kd.demo import latest_test_metrics, metric_percent
-from det_kd.demo.gain import GAIN_METRICS, bootstrap_gain_from_predictions, gain_markdown, gain_summary
+from det_kd.demo import latest_test_metrics
+from det_kd.demo.gain import (GAIN_METRICS, bootstrap_gain_from_predictions, check_recomputed_map, gain_markdown,
+                              gain_summary, per_seed_percent_values)
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,14 +41,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def run_metrics(run_dir: str) -> Dict[str, float]:
-    """A run's test metrics in percent."""
-    return {key: metric_percent(key, value) for key, value in latest_test_metrics(osp.join(run_dir, 'test')).items()}
-
-
-def per_seed(runs: Dict[int, Dict[str, float]]) -> Dict[str, Dict[int, float]]:
-    """``{metric key: {seed: value}}`` for the keys of :data:`GAIN_METRICS` every run reports."""
-    keys = [key for key, _ in GAIN_METRICS if all(key in metrics for metrics in runs.values())]
-    return {key: {seed: metrics[key] for seed, metrics in runs.items()} for key in keys}
+    """A run's test metrics (``<run>/test``, as ``tools/test.py`` reported them)."""
+    return latest_test_metrics(osp.join(run_dir, 'test'))
 
 
 def per_class_table(bootstrap: Dict[int, dict]) -> str:
@@ -68,13 +63,18 @@ def main() -> None:
     runs = {role: {seed: getattr(args, role).format(seed=seed) for seed in args.seeds}
             for role in ('baseline', 'distilled')}
     metrics = {role: {seed: run_metrics(path) for seed, path in paths.items()} for role, paths in runs.items()}
-    teacher = run_metrics(args.teacher) if args.teacher else None
-    bootstrap = {
-        seed: bootstrap_gain_from_predictions(args.student, args.predictions.format(run=runs['baseline'][seed]),
-                                              args.predictions.format(run=runs['distilled'][seed]),
-                                              args.bootstrap, seed=seed)
-        for seed in args.seeds} if args.bootstrap > 0 else {}
-    summary = gain_summary(per_seed(metrics['baseline']), per_seed(metrics['distilled']), teacher, bootstrap)
+    values = {role: per_seed_percent_values(per_role) for role, per_role in metrics.items()}
+    teacher = ({key: per_seed[0] for key, per_seed in per_seed_percent_values({0: run_metrics(args.teacher)}).items()}
+               if args.teacher else None)
+    bootstrap = {}
+    for seed in args.seeds if args.bootstrap > 0 else []:
+        bootstrap[seed] = bootstrap_gain_from_predictions(
+            args.student, args.predictions.format(run=runs['baseline'][seed]),
+            args.predictions.format(run=runs['distilled'][seed]), args.bootstrap, seed=seed)
+        for role in ('baseline', 'distilled'):
+            check_recomputed_map(bootstrap[seed][role], values[role]['pascal_voc/mAP'][seed],
+                                 f'{runs[role][seed]} (seed {seed})')
+    summary = gain_summary(values['baseline'], values['distilled'], teacher, bootstrap)
     text = f'# {args.title}\n\n' + gain_markdown(summary)
     if bootstrap:
         text += '\n\nPer-class VOC07 AP@0.5 (mean over seeds):\n\n' + per_class_table(bootstrap)

@@ -11,7 +11,7 @@ Two intervals answer two questions:
 import math
 import os.path as osp
 import statistics
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -67,8 +67,16 @@ def gap_closed(teacher: float, baseline: float, distilled: float) -> Optional[fl
 def test_set_annotations(config: str) -> Tuple[List[str], List[dict], List[str]]:
     """Image paths, ``VOCMetric``-style ground truth and class names of ``config``'s test dataset.
 
-    Run from the folder the config's ``data_root`` is relative to. Ignored boxes (COCO ``iscrowd``, VOC
-    ``difficult``, KITTI DontCare) go to ``bboxes_ignore`` as in ``VOCMetric``.
+    Run from the folder the config's ``data_root`` is relative to. Instances with ``ignore_flag`` (COCO
+    ``iscrowd``, VOC ``difficult``) go to ``bboxes_ignore``, as ``PackDetInputs`` sends them to
+    ``ignored_instances`` for ``VOCMetric``. The boxes are the dataset's, not the test pipeline's: this
+    assumes a test pipeline that loads the annotations after ``Resize`` and filters nothing (every det_kd
+    config); the callers compare the recomputed mAP with the one the test run reported
+    (:func:`check_recomputed_map`), which catches any other case.
+
+    Raises:
+        ValueError: If the test evaluator's ``VOCMetric`` is not the VOC07 one (11 points, IoU 0.5), the
+            only metric the bootstrap recomputes.
     """
     from mmengine.config import Config
     from mmdet.registry import DATASETS
@@ -76,6 +84,14 @@ def test_set_annotations(config: str) -> Tuple[List[str], List[dict], List[str]]
 
     register_all_modules(init_default_scope=True)
     cfg = Config.fromfile(config)
+    evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
+    for evaluator in evaluators:
+        if evaluator.get('type') in ('VOCMetric', 'mmdet.VOCMetric'):
+            iou_thrs = evaluator.get('iou_thrs', 0.5)
+            iou_thrs = list(iou_thrs) if isinstance(iou_thrs, (list, tuple)) else [iou_thrs]
+            if evaluator.get('eval_mode', 'area') != '11points' or iou_thrs != [0.5]:
+                raise ValueError(f"{config}: the bootstrap recomputes VOC07 mAP (eval_mode='11points', "
+                                 f"iou_thrs=0.5) but the test evaluator is {dict(evaluator)}")
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     paths, annotations = [], []
     for index in range(len(dataset)):
@@ -95,21 +111,40 @@ def load_predictions(predictions: str, image_paths: Sequence[str], num_classes: 
     file.
 
     Raises:
-        ValueError: If an image of the test set has no prediction in the file, naming it.
+        ValueError: Naming the file, if its images are not exactly the test set's (missing, extra or repeated
+            images) or a label is not one of the ``num_classes`` classes.
     """
     from mmengine.fileio import load
 
-    by_path: Dict[str, dict] = {osp.normpath(sample['img_path']): sample['pred_instances'] for sample in load(predictions)}
+    samples = load(predictions)
+    by_path: Dict[str, dict] = {osp.normpath(sample['img_path']): sample['pred_instances'] for sample in samples}
+    missing = [path for path in image_paths if path not in by_path]
+    if missing or len(samples) != len(image_paths) or len(by_path) != len(samples):
+        raise ValueError(f'{predictions}: {len(samples)} predictions ({len(by_path)} distinct images) for a test '
+                         f'set of {len(image_paths)} images, {len(missing)} of them without a prediction (e.g. '
+                         f'{missing[:1]}): was it written by tools/test.py --out on this test set?')
     detections = []
     for path in image_paths:
-        if path not in by_path:
-            raise ValueError(f'{predictions}: no prediction for test image {path} (was it written by '
-                             'tools/test.py --out with the same test set?)')
         pred = by_path[path]
         boxes, scores, labels = (np.asarray(pred[key]) for key in ('bboxes', 'scores', 'labels'))
+        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            raise ValueError(f'{predictions}: image {path} has labels outside 0..{num_classes - 1}')
         detections.append([np.hstack([boxes[labels == c], scores[labels == c, None]]).astype(np.float32)
                            for c in range(num_classes)])
     return detections
+
+
+def check_recomputed_map(recomputed: float, reported: float, what: str, tolerance: float = 0.05) -> None:
+    """Raises if the VOC07 mAP recomputed from a run's predictions (percent) is not the one its test run
+    reported: then the bootstrap would measure something else (stale predictions, another test set).
+
+    Raises:
+        ValueError: Naming ``what`` and both values.
+    """
+    if not abs(recomputed - reported) <= tolerance:
+        raise ValueError(f'{what}: VOC07 mAP recomputed from the predictions is {recomputed:.3f} but the test run '
+                         f'reported {reported:.3f}: the predictions file does not belong to this test run or '
+                         'test set')
 
 
 def test_set_records(config: str, predictions: Sequence[str], iou_thr: float = 0.5) -> Tuple[list, List[str]]:
@@ -159,6 +194,16 @@ GAIN_METRICS = (('pascal_voc/mAP', 'VOC07 mAP@0.5'), ('coco/bbox_mAP', 'COCO mAP
                 ('coco/bbox_mAP_75', 'COCO AP@0.75'))
 
 
+def per_seed_percent_values(runs: Mapping[int, Mapping[str, float]],
+                            metrics: Sequence[Tuple[str, str]] = None) -> Dict[str, Dict[int, float]]:
+    """``{metric key: {seed: value in percent}}`` from test metrics per seed, for the keys of ``metrics``
+    (default :data:`GAIN_METRICS`) that every seed's run reports."""
+    from .results import metric_percent, metrics_in_all
+
+    keys = [key for key, _ in metrics_in_all(runs.values(), metrics or GAIN_METRICS)]
+    return {key: {seed: metric_percent(key, run[key]) for seed, run in runs.items()} for key in keys}
+
+
 def paired_gains(baseline: Dict[int, float], distilled: Dict[int, float]) -> Dict[int, float]:
     """``distilled[seed] - baseline[seed]`` for the seeds both have (the pairs), in seed order.
 
@@ -173,7 +218,7 @@ def paired_gains(baseline: Dict[int, float], distilled: Dict[int, float]) -> Dic
 
 def gain_summary(baseline: Dict[str, Dict[int, float]], distilled: Dict[str, Dict[int, float]],
                  teacher: Optional[Dict[str, float]] = None, bootstrap: Optional[Dict[int, dict]] = None,
-                 metrics: Sequence[Tuple[str, str]] = GAIN_METRICS) -> dict:
+                 metrics: Sequence[Tuple[str, str]] = GAIN_METRICS, confidence: float = 0.95) -> dict:
     """The paired gain of distillation, per metric, as a JSON-ready record.
 
     Args:
@@ -182,27 +227,29 @@ def gain_summary(baseline: Dict[str, Dict[int, float]], distilled: Dict[str, Dic
             fraction of the teacher-baseline gap closed.
         bootstrap (dict, optional): ``{seed: paired_bootstrap_gain(...) result}`` (VOC07 mAP@0.5).
         metrics (Sequence[tuple]): ``(key, title)`` pairs. Defaults to :data:`GAIN_METRICS`.
+        confidence (float): Coverage of the interval over seeds. Defaults to 0.95.
 
     Returns:
         dict: ``{'metrics': {key: {title, baseline, distilled, gains, mean, low, high, std, n, verdict,
-        gap_closed}}, 'bootstrap': {seed: ...}}``.
+        gap_closed}}, 'bootstrap': {seed: ...}, 'confidence': confidence}``.
     """
     summary = {}
     for key, title in metrics:
         if key not in baseline or key not in distilled:
             continue
         gains = paired_gains(baseline[key], distilled[key])
-        interval = paired_seed_interval(list(gains.values()))
+        interval = paired_seed_interval(list(gains.values()), confidence)
         base_mean = statistics.fmean(baseline[key][s] for s in gains)
         dist_mean = statistics.fmean(distilled[key][s] for s in gains)
         closed = gap_closed(teacher[key], base_mean, dist_mean) if teacher and key in teacher else None
         summary[key] = dict(title=title, baseline=base_mean, distilled=dist_mean, gains=gains, **interval,
                             verdict=interval_verdict(interval['low'], interval['high']), gap_closed=closed)
-    return dict(metrics=summary, bootstrap=dict(bootstrap or {}))
+    return dict(metrics=summary, bootstrap=dict(bootstrap or {}), confidence=confidence)
 
 
-def gain_markdown(summary: dict, confidence: float = 0.95) -> str:
+def gain_markdown(summary: dict) -> str:
     """The :func:`gain_summary` record as a markdown table plus one line per bootstrap and a verdict."""
+    confidence = summary.get('confidence', 0.95)
     lines = [f'| metric | baseline | distilled | gain, mean [{confidence:.0%} CI over seeds] | per seed | '
              'gap to the teacher closed |', '|---|---|---|---|---|---|']
     for record in summary['metrics'].values():

@@ -1,6 +1,6 @@
 """Aggregates the demo's per-seed metrics and writes the results table in the paper's form."""
 import statistics
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, Iterable, List, Mapping, Sequence
 
 #: Metric keys read from the test runs (scaled to percent) and their column titles.
 METRICS = (('pascal_voc/mAP', 'VOC07 mAP@0.5'), ('coco/bbox_mAP', 'COCO mAP@[.5,.95]'),
@@ -53,11 +53,16 @@ def results_table(models: Sequence[dict]) -> str:
     return '\n'.join(lines)
 
 
+def metrics_in_all(runs: Iterable[Mapping[str, float]], metrics: Sequence[tuple] = METRICS) -> List[tuple]:
+    """The ``(key, title)`` pairs of ``metrics`` that every run reports (a VOC-only or KITTI dataset reports
+    no COCO keys)."""
+    runs = list(runs)
+    return [(key, title) for key, title in metrics if all(key in run for run in runs)]
+
+
 def reported_metrics(models: Sequence[dict]) -> List[tuple]:
-    """The ``(key, title)`` pairs of :data:`METRICS` that every run of every model reports (a VOC-only or
-    KITTI dataset reports no COCO keys)."""
-    return [(key, title) for key, title in METRICS
-            if all(key in run for model in models for run in model['runs'].values())]
+    """The ``(key, title)`` pairs of :data:`METRICS` that every run of every model reports."""
+    return metrics_in_all(run for model in models for run in model['runs'].values())
 
 
 def seeds_summary(models: Sequence[dict]) -> Dict[str, Dict[str, List[float]]]:

@@ -26,10 +26,11 @@ def test_ablation_runs_columns_and_reports_the_impossible_one(workspace, teacher
     # the gain is paired with the baseline of the same seed; the bootstrap recomputes both mAPs from the
     # dumped detections, equal to what the test runs reported
     gain = record['gains']['CLS-W']
-    assert gain['per_seed']['0'] == gain['mean'] == results['CLS-W'][0] - results['Baseline'][0]
-    boot = gain['bootstrap']['0']
-    assert abs(boot['baseline'] - results['Baseline'][0]) < 0.01 and abs(boot['distilled'] - results['CLS-W'][0]) < 0.01
-    assert boot['num_samples'] == 50 and boot['low'] <= boot['gain'] <= boot['high']
+    voc = gain['metrics']['pascal_voc/mAP']
+    assert voc['gains']['0'] == voc['mean'] == results['CLS-W'][0] - results['Baseline'][0]
+    boot = gain['bootstrap']['0']  # the tool checks its recomputed mAPs against the test runs' (else it fails)
+    assert boot['num_samples'] == 50 and boot['gain'] == voc['mean'] and boot['low'] <= boot['high']
+    assert 'CLS-W: the gain has no interval' in out  # one seed
     # VGG16-w0.25 conv5_3 has 128 channels, AlexNet-w0.25 conv5 64: "Hints" without adaptation cannot run
     assert "adapter='none' needs equal channels" in results['Hints']
     assert '| CLS-W |' in out and '57.7 / 51.3' in out
