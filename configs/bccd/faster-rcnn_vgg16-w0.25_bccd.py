@@ -1,6 +1,6 @@
 # Teacher on BCCD (real blood-cell images, configs/_base_/datasets/bccd.py): the synthetic VGG16 at 1/4 width
-# (2.76 M params, from scratch, 320x240) with 3 classes. `tools/demo.py` and the benchmark command in
-# configs/bccd/README.md set the schedule (24 epochs).
+# (2.76 M params, from scratch, 320x240) with 3 classes. The commands in ./README.md set the 24-epoch schedule
+# the measured results used.
 _base_ = ['../faster_rcnn/faster-rcnn_vgg16-w0.25_12e_synthetic-coco.py', '../_base_/datasets/bccd.py']
 
 model = dict(roi_head=dict(bbox_head=dict(num_classes=3)))
