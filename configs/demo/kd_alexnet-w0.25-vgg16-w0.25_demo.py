@@ -13,8 +13,8 @@ model = dict(
     teacher=dict(config='{{fileDirname}}/faster-rcnn_vgg16-w0.25_demo.py', checkpoint=None),
     distill=dict(hints=[dict(student=0, teacher=0, adapter='conv1x1', align='pad')]))
 
-# No TeacherEvaluationHook: tools/demo.py tests the teacher itself (on 500 images that would cost a minute).
 custom_hooks = [
     dict(type='DistillationScheduleHook'),  # constant weights (the paper's)
+    dict(type='TeacherEvaluationHook'),  # logs the teacher's mAP before training
     dict(type='DistillationDiagnosticsHook'),  # every 100 iters: grad shares, teacher vs student, gates
 ]

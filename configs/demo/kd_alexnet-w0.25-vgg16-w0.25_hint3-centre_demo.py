@@ -12,3 +12,9 @@ model = dict(
     distill=dict(
         hints=[dict(student=0, teacher=0, adapter='conv1x1', align='centre')],
         loss_hint=dict(loss_weight=3.0)))
+
+# No TeacherEvaluationHook: tools/demo.py tests the teacher itself (on its 500 images that would cost a minute).
+custom_hooks = [
+    dict(type='DistillationScheduleHook'),  # constant weights (the paper's)
+    dict(type='DistillationDiagnosticsHook'),  # every 100 iters: grad shares, teacher vs student, gates
+]
