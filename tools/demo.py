@@ -80,7 +80,7 @@ def diagnostics_section(work_dir: str, seeds, since: float) -> str:
             continue
         with open(path) as f:
             record = json.load(f)
-        warnings = ''.join(f'\n- {w}' for w in record.get('warnings', [])) or '\n- none'
+        warnings = ''.join(f"\n- iteration {w['iter']}: {w['message']}" for w in record.get('warnings', [])) or '\n- none'
         parts.append(f'Seed {seed} (`{osp.relpath(path, work_dir)}`, {len(record["measurements"])} measurements):'
                      f'\n\n```\n{format_summary(record["summary"])}\n```\n\nWarnings:{warnings}')
     return '\n\n## Distillation diagnostics\n\n' + '\n\n'.join(parts) if parts else ''
