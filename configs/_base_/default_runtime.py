@@ -4,9 +4,16 @@ _base_ = 'mmdet::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['det_kd'], allow_failed_imports=False)
 
-# A progress bar over validation / testing when run in a terminal (MMEngine logs every N iterations), and
-# the random states saved in checkpoints so that --resume continues exactly as an uninterrupted run.
-default_hooks = dict(progress_bar=dict(type='ProgressBarHook'), rng_state=dict(type='RNGStateHook'))
+# A progress bar over validation / testing when run in a terminal (MMEngine logs every N iterations); the
+# random states saved in checkpoints so that --resume continues exactly as an uninterrupted run; checkpoints
+# written atomically, the old one removed only once the new one is complete (MMEngine's hook removes it
+# first: a kill during the save with max_keep_ckpts=1 lost every checkpoint); training stopped at the first
+# NaN / inf loss, naming the terms, before a checkpoint is written from that state.
+default_hooks = dict(
+    progress_bar=dict(type='ProgressBarHook'),
+    rng_state=dict(type='RNGStateHook'),
+    checkpoint=dict(type='SafeCheckpointHook'),
+    finite_loss=dict(type='FiniteLossHook'))
 
 # MMEngine's runner, able to run distributed on CPU with gloo as well (docs/distributed.md).
 runner_type = 'mmdet.CPUDistributedRunner'

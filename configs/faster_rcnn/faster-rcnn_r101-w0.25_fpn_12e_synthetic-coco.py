@@ -16,4 +16,4 @@ model = dict(
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+    checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=3))

@@ -1,16 +1,45 @@
 """Strict checkpoint loading with errors that name the file, the model and the keys."""
 import os
 import os.path as osp
+import pickle
+from typing import Any, Mapping
+
+import torch
 
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
 
 
+def read_checkpoint_file(path: str, what: str = 'checkpoint') -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU, with errors that name the file.
+
+    A missing, empty, truncated or non-checkpoint file otherwise ends in a bare ``EOFError`` or a zip error
+    that names nothing; a refused (malicious) pickle keeps its ``UnpicklingError`` type.
+
+    Raises:
+        FileNotFoundError: No such file.
+        pickle.UnpicklingError: The file holds objects outside the ``weights_only`` allowlist.
+        ValueError: The file is empty or is not a PyTorch checkpoint (the original error is chained).
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{what}: file {path!r} not found (working directory {os.getcwd()!r})')
+    if osp.getsize(path) == 0:
+        raise ValueError(f'{what} {path!r} is empty (0 bytes): an interrupted save or copy?')
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise pickle.UnpicklingError(f'{what} {path!r} was refused: {error}') from error
+    except Exception as error:  # EOFError, zip errors, IndexError of a text file parsed as a pickle...
+        raise ValueError(f'{what} {path!r} is not a readable PyTorch checkpoint (truncated, or another '
+                         f'kind of file): {type(error).__name__}: {error}') from error
+
+
 def load_checkpoint_strictly(model: nn.Module, checkpoint: str, what: str = 'checkpoint') -> None:
     """Loads ``checkpoint`` into ``model``; every key and every shape must match.
 
-    The file is read through MMEngine's ``CheckpointLoader`` (local paths and URIs such as
-    ``torchvision://``), i.e. with ``torch.load(weights_only=True)``; a ``module.`` prefix (DDP) is dropped.
+    A local file is read with :func:`read_checkpoint_file`, a URI (``torchvision://``, ``https://``...)
+    through MMEngine's ``CheckpointLoader``, both with ``torch.load(weights_only=True)``; a ``module.``
+    prefix (DDP) is dropped.
 
     Args:
         model (nn.Module): The model to fill.
@@ -23,9 +52,10 @@ def load_checkpoint_strictly(model: nn.Module, checkpoint: str, what: str = 'che
         ValueError: If keys are missing or unexpected or shapes differ; names the file and up to eight keys
             of each kind, and suggests ``tools/export_student.py`` for a distillation checkpoint.
     """
-    if '://' not in checkpoint and not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'{what}: file {checkpoint!r} not found (working directory {os.getcwd()!r})')
-    loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    if '://' in checkpoint:
+        loaded = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    else:
+        loaded = read_checkpoint_file(checkpoint, what)
     state_dict = loaded.get('state_dict', loaded) if isinstance(loaded, dict) else loaded
     if not isinstance(state_dict, dict):
         raise ValueError(f'{what} {checkpoint!r} holds no state dict')
@@ -47,3 +77,24 @@ def load_checkpoint_strictly(model: nn.Module, checkpoint: str, what: str = 'che
                     k.startswith('distill_adapters.') for k in unexpected) else '')
         raise ValueError(f'{what} {checkpoint!r} does not match the model: {details}{hint}')
     model.load_state_dict(state_dict, strict=True)
+
+
+def check_finite_weights(state_dict: Mapping[str, torch.Tensor], what: str) -> None:
+    """Raises if a floating-point tensor of ``state_dict`` holds NaN or infinite values.
+
+    A teacher with NaN weights gives NaN soft targets and hints: the student turns NaN within an epoch and
+    the run still ends with exit code 0.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): The weights, e.g. ``model.state_dict()`` after loading.
+        what (str): How the error names them, e.g. ``"teacher.checkpoint 'teacher.pth'"``.
+
+    Raises:
+        ValueError: Names up to eight offending tensors, with their count of non-finite values.
+    """
+    bad = [f'{key} ({int((~torch.isfinite(value)).sum())} of {value.numel()})'
+           for key, value in state_dict.items()
+           if torch.is_tensor(value) and value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if bad:
+        raise ValueError(f'{what} has non-finite (NaN or inf) values in {len(bad)} tensor(s): {bad[:8]}'
+                         f'{" ..." if len(bad) > 8 else ""}')

@@ -66,3 +66,34 @@ class KillAtIterHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if runner.iter + 1 == self.iteration:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+
+@HOOKS.register_module()
+class KillDuringSaveHook(Hook):
+    """Kills its own process in the middle of writing the checkpoint of an epoch to disk.
+
+    MMEngine pickles a checkpoint into memory, then writes the bytes with ``LocalBackend.put``; for the
+    target epoch that write stops after half the bytes and the process dies with SIGKILL (no clean-up):
+    a half-written file, as after a crash or a pre-emption during the save.
+
+    Args:
+        epoch (int): 1-based epoch whose checkpoint save is interrupted.
+    """
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if checkpoint.get('meta', {}).get('epoch') != self.epoch:
+            return
+        from mmengine.fileio import LocalBackend
+
+        def put_half_then_die(backend, obj: bytes, filepath) -> None:
+            with open(filepath, 'wb') as file:
+                file.write(obj[:len(obj) // 2])
+                file.flush()
+                os.fsync(file.fileno())
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        LocalBackend.put = put_half_then_die

@@ -1,6 +1,7 @@
 """A distillation run killed mid-way and resumed ends bit-identical to an uninterrupted one (RNGStateHook)."""
 import os.path as osp
 
+import pytest
 import torch
 from distributed_helpers import data_root  # noqa: F401  (fixture)
 from distributed_helpers import TrainRun, differing_keys, load_state_dict, write_kd_config
@@ -12,7 +13,8 @@ SETTINGS = dict(
     train_cfg=dict(max_epochs=2, val_interval=1),
     train_dataloader=dict(batch_size=2),
     randomness=dict(seed=0, deterministic=True),
-    default_hooks=dict(logger=dict(interval=1), rng_state=dict(type='RNGStateHook')))
+    default_hooks=dict(logger=dict(interval=1), rng_state=dict(type='RNGStateHook'),
+                       checkpoint=dict(max_keep_ckpts=1)))
 SCHEDULE = dict(type='DistillationScheduleHook', warmup_iters=2, decay='linear')
 IMPORTS = ('det_kd.engine.hooks.rng_state_hook', 'probe_hooks')
 
@@ -25,16 +27,23 @@ def without_rng_state(checkpoint: str, out: str) -> str:
     return out
 
 
-def test_killed_and_resumed_run_equals_uninterrupted_run(data_root, tmp_path):
-    config = write_kd_config(str(tmp_path / 'kd.py'), [SCHEDULE], IMPORTS, **SETTINGS)
+@pytest.fixture(scope='module')
+def uninterrupted(data_root, tmp_path_factory):
+    """The config (in a folder of its own) and the final weights of the run without interruption."""
+    folder = tmp_path_factory.mktemp('uninterrupted')
+    config = write_kd_config(str(folder / 'kd.py'), [SCHEDULE], IMPORTS, **SETTINGS)
+    TrainRun(config, str(folder / 'full'), data_root).finish()
+    return config, load_state_dict(str(folder / 'full' / 'epoch_2.pth'))
+
+
+def test_killed_and_resumed_run_equals_uninterrupted_run(data_root, tmp_path, uninterrupted):
+    config, full = uninterrupted
     killed = write_kd_config(str(tmp_path / 'killed.py'),
                              [SCHEDULE, dict(type='KillAtIterHook', iteration=4)], IMPORTS, **SETTINGS)
-    full_dir, killed_dir, bare_dir = (str(tmp_path / name) for name in ('full', 'killed', 'bare'))
+    killed_dir, bare_dir = (str(tmp_path / name) for name in ('killed', 'bare'))
 
-    # The uninterrupted run, and the same run killed in epoch 2 (after writing epoch_1.pth).
-    full_run, killed_run = TrainRun(config, full_dir, data_root), TrainRun(killed, killed_dir, data_root)
-    full_run.finish()
-    killed_run.finish(expected_returncode=-9)
+    # The run killed in epoch 2 (after writing epoch_1.pth).
+    TrainRun(killed, killed_dir, data_root).finish(expected_returncode=-9)
     checkpoint = osp.join(killed_dir, 'epoch_1.pth')
     assert not osp.isfile(osp.join(killed_dir, 'epoch_2.pth'))
     assert len(torch.load(checkpoint, weights_only=True)['rng_state']) == 1  # one process
@@ -48,7 +57,28 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(data_root, tmp_path):
     assert 'RNGStateHook: restored' in resumed_log
     assert 'holds no random states' in bare_log
 
-    full = load_state_dict(osp.join(full_dir, 'epoch_2.pth'))
     assert differing_keys(full, load_state_dict(osp.join(killed_dir, 'epoch_2.pth'))) == []
     # Without the states, the RPN / RoI samplers and the random flips draw other numbers after the resume.
     assert differing_keys(full, load_state_dict(osp.join(bare_dir, 'epoch_2.pth')))
+
+
+def test_kill_during_a_checkpoint_save_keeps_the_last_checkpoint_and_resumes_exactly(data_root, tmp_path,
+                                                                                     uninterrupted):
+    """max_keep_ckpts=1: MMEngine's own hook deletes epoch_1.pth before writing epoch_2.pth, so a kill in
+    that save leaves nothing to resume from. SafeCheckpointHook (det_kd's default) keeps it."""
+    config, full = uninterrupted
+    killed = write_kd_config(str(tmp_path / 'killed_in_save.py'),
+                             [SCHEDULE, dict(type='KillDuringSaveHook', epoch=2)], IMPORTS, **SETTINGS)
+    work_dir = str(tmp_path / 'killed_in_save')
+    TrainRun(killed, work_dir, data_root).finish(expected_returncode=-9)
+    partial = osp.join(work_dir, '.epoch_2.pth.partial')
+    assert osp.getsize(partial) > 0  # the save was under way
+    assert not osp.exists(osp.join(work_dir, 'epoch_2.pth'))
+    with open(osp.join(work_dir, 'last_checkpoint')) as pointer:
+        assert pointer.read().endswith('epoch_1.pth')
+    load_state_dict(osp.join(work_dir, 'epoch_1.pth'))  # complete and readable
+
+    resumed_log = TrainRun(config, work_dir, data_root, '--resume').finish()
+    assert 'resumed epoch: 1, iter: 3' in resumed_log and 'an incomplete save' in resumed_log
+    assert not osp.exists(partial) and not osp.exists(osp.join(work_dir, 'epoch_1.pth'))  # max_keep_ckpts=1
+    assert differing_keys(full, load_state_dict(osp.join(work_dir, 'epoch_2.pth'))) == []

@@ -230,8 +230,9 @@ def test_hook_warns_about_a_bad_teacher_and_writes_the_json(tmp_path, monkeypatc
     monkeypatch.setattr(distillation_diagnostics_hook, 'print_log',
                         lambda msg, logger=None, level=None: logged.append((level, msg)))
     # A random teacher that calls every RoI background; an RPN bbox term with no weight; an RCN bound
-    # that never opens (margin -1e6).
-    model = build(kd_cfg(distill=dict(rpn_reg=dict(nu=1e-7), rcn_reg=dict(margin=-1e6))))
+    # that never opens (margin -1e6: not a valid setting, so set after the build).
+    model = build(kd_cfg(distill=dict(rpn_reg=dict(nu=1e-7))))
+    model.rcn_kd_reg.margin = -1e6
     with torch.no_grad():
         model.teacher.roi_head.bbox_head.fc_cls.bias[-1] = 20.0
     model.train()

@@ -1,11 +1,13 @@
 """Hooks registered in MMDetection's ``HOOKS`` registry."""
 from .distillation_diagnostics_hook import DistillationDiagnosticsHook
 from .distillation_schedule_hook import DistillationScheduleHook, distillation_scale
+from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
 from .progress_bar_hook import ProgressBarHook
 from .rng_state_hook import RNGStateHook
+from .safe_checkpoint_hook import SafeCheckpointHook
 from .teacher_evaluation_hook import TeacherEvaluationHook
 
 __all__ = [
-    'DistillationDiagnosticsHook', 'DistillationScheduleHook', 'ProgressBarHook', 'RNGStateHook',
-    'TeacherEvaluationHook', 'distillation_scale'
+    'DistillationDiagnosticsHook', 'DistillationScheduleHook', 'FiniteLossHook', 'NonFiniteLossError',
+    'ProgressBarHook', 'RNGStateHook', 'SafeCheckpointHook', 'TeacherEvaluationHook', 'distillation_scale'
 ]

@@ -13,6 +13,7 @@ from mmdet.registry import HOOKS
 from det_kd.models.distillation.diagnostics import (WARNING_THRESHOLDS, DistillationProbe,
                                                     diagnostic_warnings, format_measurement, format_summary,
                                                     summarize)
+from det_kd.utils.settings import check_number
 
 #: Top-level key of the hook's history in a checkpoint (a resumed run keeps its earlier measurements).
 CHECKPOINT_KEY = 'distillation_diagnostics'
@@ -75,9 +76,7 @@ class DistillationDiagnosticsHook(Hook):
                  warmup_iters: int = WARNING_THRESHOLDS['warmup_iters'],
                  min_samples: int = WARNING_THRESHOLDS['min_samples'],
                  out_file: str = 'distillation_diagnostics.json') -> None:
-        if interval < 1:
-            raise ValueError(f'DistillationDiagnosticsHook: interval must be >= 1, got {interval}')
-        self.interval = interval
+        self.interval = check_number(interval, 'DistillationDiagnosticsHook.interval', 1, integer=True)
         self.thresholds = dict(min_share=min_share, min_hint_fit=min_hint_fit, gate_low=gate_low,
                                gate_high=gate_high, warmup_iters=warmup_iters, min_samples=min_samples)
         self.out_file = out_file

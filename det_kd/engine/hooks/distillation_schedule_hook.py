@@ -6,6 +6,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmdet.registry import HOOKS
 
+from det_kd.utils.settings import check_number
+
 
 def distillation_scale(iteration: int,
                        total_iters: int,
@@ -74,11 +76,14 @@ class DistillationScheduleHook(Hook):
         if stop_iter is not None and stop_epoch is not None:
             raise ValueError('DistillationScheduleHook: give stop_iter or stop_epoch, not both')
         distillation_scale(0, 1, decay=decay)  # validates `decay` at build time
-        self.warmup_iters = warmup_iters
+        self.warmup_iters = check_number(warmup_iters, 'DistillationScheduleHook.warmup_iters', 0, integer=True)
         self.decay = decay
-        self.stop_iter = stop_iter
-        self.stop_epoch = stop_epoch
-        self.min_scale = min_scale
+        self.stop_iter = (None if stop_iter is None else
+                          check_number(stop_iter, 'DistillationScheduleHook.stop_iter', 0, integer=True))
+        self.stop_epoch = (None if stop_epoch is None else
+                           check_number(stop_epoch, 'DistillationScheduleHook.stop_epoch', 0, integer=True))
+        # A scale above 1 would turn the hard losses' weight 1 - (1 - mu) * scale negative.
+        self.min_scale = check_number(min_scale, 'DistillationScheduleHook.min_scale', 0.0, 1.0)
 
     def before_train(self, runner) -> None:
         if self.stop_epoch is not None:

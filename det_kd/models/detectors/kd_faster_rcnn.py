@@ -13,13 +13,16 @@ from mmdet.registry import MODELS
 from mmdet.structures import OptSampleList, SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 
-from ..distillation.compatibility import check_same_anchors, check_same_box_coder, check_same_roi_classes
+from ..distillation.compatibility import (check_same_anchor_shapes, check_same_anchors, check_same_box_coder,
+                                          check_same_roi_classes)
 from ..distillation.head_distillation import rcn_distillation_losses, rpn_distillation_losses
 from ..distillation.hint_adapter import HintAdapter
+from ..distillation.hint_pairs import HINT_PAIR_KEYS, check_hint_pairs  # noqa: F401  (HINT_PAIR_KEYS re-exported)
 from ..distillation.receptive_field import as_geometry, feature_geometry, rescale_geometry
 from ..distillation.recorders import MethodCallRecorder, ModuleOutputRecorder
 from ..distillation.resolution import rescale_batch
 from ..distillation.teacher import build_teacher
+from ...utils.settings import check_number
 
 #: State-dict prefixes that exist only for distillation; ``tools/export_student.py`` drops them.
 DISTILLATION_ONLY_PREFIXES = ('distill_adapters.', )
@@ -36,8 +39,6 @@ PAPER_DISTILL_DEFAULTS = dict(
     probe_size=128)
 
 HintLayer = Union[int, str]
-#: Keys of a hint pair in ``distill.hints``.
-HINT_PAIR_KEYS = ('student', 'teacher', 'adapter', 'align', 'student_geometry', 'teacher_geometry')
 
 
 @MODELS.register_module()
@@ -116,11 +117,10 @@ class KDFasterRCNN(TwoStageDetector):
             raise KeyError(f'KDFasterRCNN.teacher needs `config` (+ `checkpoint`); unknown keys: {sorted(unknown)}')
         object.__setattr__(self, 'teacher', build_teacher(teacher.config, teacher.get('checkpoint'),
                                                          teacher.get('allow_random_init', False)))
-        self.teacher_input_scale = float(teacher.get('input_scale', 1.0))
-        self.student_input_scale = float(student_input_scale)
-        if self.teacher_input_scale <= 0 or self.student_input_scale <= 0:
-            raise ValueError(f'KDFasterRCNN: teacher.input_scale ({self.teacher_input_scale}) and '
-                             f'student_input_scale ({self.student_input_scale}) must be > 0')
+        self.teacher_input_scale = float(check_number(teacher.get('input_scale', 1.0),
+                                                      'KDFasterRCNN.teacher.input_scale', 0.0, low_open=True))
+        self.student_input_scale = float(check_number(student_input_scale, 'KDFasterRCNN.student_input_scale',
+                                                      0.0, low_open=True))
         #: Teacher pixels per student pixel: the student's RoIs are scaled by it for the teacher's RoI head.
         self.teacher_resolution_ratio = self.teacher_input_scale / self.student_input_scale
         self.teacher_renormalize = bool(teacher.get('renormalize', True))
@@ -132,17 +132,19 @@ class KDFasterRCNN(TwoStageDetector):
 
         distill = self._merge_distill_defaults(distill)
         self.rpn_align = distill['rpn_align']
-        self.loss_hint = MODELS.build(distill['loss_hint']) if distill['loss_hint'] else None
-        self.rpn_kd_cls = self._build_head_loss(distill['rpn_cls'])
-        self.rpn_kd_reg = self._build_head_loss(distill['rpn_reg'])
-        self.rcn_kd_cls = self._build_head_loss(distill['rcn_cls'])
-        self.rcn_kd_reg = self._build_head_loss(distill['rcn_reg'])
+        self.loss_hint = self._build_distill_loss(distill, 'loss_hint')
+        self.rpn_kd_cls = self._build_distill_loss(distill, 'rpn_cls')
+        self.rpn_kd_reg = self._build_distill_loss(distill, 'rpn_reg')
+        self.rcn_kd_cls = self._build_distill_loss(distill, 'rcn_cls')
+        self.rcn_kd_reg = self._build_distill_loss(distill, 'rcn_reg')
         if self.rpn_kd_cls is not None:
             self.rpn_kd_cls.use_sigmoid = bool(self.rpn_head.use_sigmoid_cls)
         self._check_teacher_compatibility()
-        self.hint_pairs: List[Dict[str, Any]] = list(distill['hints']) if self.loss_hint else []
+        hint_pairs = check_hint_pairs(distill['hints'], self.loss_hint is not None)
+        self.hint_pairs: List[Dict[str, Any]] = hint_pairs if self.loss_hint else []
+        probe_size = check_number(distill['probe_size'], 'KDFasterRCNN.distill.probe_size', 16, 4096, integer=True)
         with torch.random.fork_rng(devices=[]):  # adapters do not shift the student's random stream
-            self.distill_adapters = self._build_hint_adapters(int(distill.get('probe_size', 128)))
+            self.distill_adapters = self._build_hint_adapters(probe_size)
 
     # ------------------------------------------------------------------ construction
     @staticmethod
@@ -162,8 +164,17 @@ class KDFasterRCNN(TwoStageDetector):
         return merged
 
     @staticmethod
-    def _build_head_loss(cfg: Optional[dict]) -> Optional[nn.Module]:
-        return MODELS.build(cfg) if cfg else None
+    def _build_distill_loss(distill: dict, key: str) -> Optional[nn.Module]:
+        """Builds ``distill[key]`` (None when off); a bad setting's error names ``distill.<key>``."""
+        cfg = distill[key]
+        if not cfg:
+            return None
+        if not isinstance(cfg, dict):
+            raise TypeError(f'KDFasterRCNN.distill.{key} must be a loss config dict or None, got {cfg!r}')
+        try:
+            return MODELS.build(cfg)
+        except (TypeError, ValueError, KeyError) as error:
+            raise type(error)(f'KDFasterRCNN.distill.{key}: {error}') from error
 
     def _check_teacher_compatibility(self) -> None:
         if self.distills_rpn:
@@ -179,6 +190,8 @@ class KDFasterRCNN(TwoStageDetector):
             elif self.rpn_head.num_base_priors != self.teacher.rpn_head.num_base_priors:
                 raise ValueError('rpn distillation: the two RPNs have a different number of anchors per '
                                  'position; resampling cannot pair them')
+            else:
+                check_same_anchor_shapes(self.rpn_head, self.teacher.rpn_head, self.teacher_resolution_ratio)
             if self.rpn_kd_reg is not None:
                 check_same_box_coder(self.rpn_head, self.teacher.rpn_head, 'rpn distillation')
         if self.distills_rcn:
@@ -209,9 +222,6 @@ class KDFasterRCNN(TwoStageDetector):
                                           teacher_probe, 'teacher')
         for index, pair in enumerate(self.hint_pairs):
             name = f"hint pair {index} (student {pair['student']!r} -> teacher {pair['teacher']!r})"
-            unknown = sorted(set(pair) - set(HINT_PAIR_KEYS))
-            if unknown:
-                raise KeyError(f'{name}: unknown keys {unknown} (known: {list(HINT_PAIR_KEYS)})')
             align = pair.get('align', 'pad')
             if self.teacher_resolution_ratio != 1.0 and align == 'pad':
                 raise ValueError(f'{name}: the teacher sees the image {self.teacher_resolution_ratio:g}x the '

@@ -19,6 +19,43 @@ def check_same_box_coder(student_head: nn.Module, teacher_head: nn.Module, where
                              'the bounded loss compares encoded deltas')
 
 
+def _anchor_sizes(generator, level: int, scale: float = 1.0) -> list:
+    """Widths and heights of a level's base anchors, rounded, optionally multiplied by ``scale``."""
+    anchors = generator.base_anchors[level]
+    return [[round(float(v) * scale, 2) for v in wh] for wh in (anchors[:, 2:] - anchors[:, :2])]
+
+
+def _describe_level(generator, level: int, scale: float = 1.0) -> str:
+    stride = [round(float(v) * scale, 2) for v in generator.strides[level]]
+    return f'stride {stride}, anchor sizes (w, h) {_anchor_sizes(generator, level, scale)}'
+
+
+def check_same_anchor_shapes(student_rpn: nn.Module, teacher_rpn: nn.Module, teacher_scale: float) -> None:
+    """For ``rpn_align='resample'``: raises unless every teacher anchor is the student's anchor of the same
+    index scaled by the resolution ratio (the same box of the scene), level by level.
+
+    Resampling the teacher's RPN maps onto the student's grid pairs anchor ``a`` with anchor ``a``; with a
+    teacher at r times the student's resolution and the same anchor scales, those are boxes of different
+    sizes in the scene (the teacher's anchor covers 1 / r of the student's).
+    """
+    student_gen, teacher_gen = student_rpn.prior_generator, teacher_rpn.prior_generator
+    if student_gen.num_levels != teacher_gen.num_levels:
+        raise ValueError(f'rpn distillation: the student RPN has {student_gen.num_levels} levels, the '
+                         f'teacher {teacher_gen.num_levels}; anchors cannot be matched')
+    for level in range(student_gen.num_levels):
+        expected = _anchor_sizes(student_gen, level, teacher_scale)
+        teacher = _anchor_sizes(teacher_gen, level)
+        if len(expected) != len(teacher) or any(abs(e - t) > 1e-2 * max(abs(e), 1.0)
+                                                for pair_e, pair_t in zip(expected, teacher)
+                                                for e, t in zip(pair_e, pair_t)):
+            raise ValueError(
+                f"rpn distillation with rpn_align='resample': at level {level} the teacher's anchors are "
+                f'{teacher} (w, h in teacher pixels) but the student\'s {_anchor_sizes(student_gen, level)} times '
+                f'the resolution ratio {teacher_scale:g} are {expected}: resampling would pair anchors of '
+                'different sizes. Scale the teacher\'s anchor_generator (scales or strides) by the ratio, '
+                'or switch rpn_cls / rpn_reg off')
+
+
 def check_same_anchors(student_rpn: nn.Module, teacher_rpn: nn.Module, probe_size: int = 4,
                        teacher_scale: int = 1) -> None:
     """Raises unless both RPNs place the same anchors at every position of every level.
@@ -45,9 +82,11 @@ def check_same_anchors(student_rpn: nn.Module, teacher_rpn: nn.Module, probe_siz
                 (student_anchors - teacher_anchors).abs().max() < 1e-4):
             scaled = f' divided by the resolution ratio {teacher_scale}' if teacher_scale != 1 else ''
             raise ValueError(f'rpn distillation: the teacher\'s anchor generator{scaled} differs from the '
-                             f'student\'s at level {level} (strides {student_gen.strides} vs '
-                             f'{teacher_gen.strides}); soft targets must come from the same anchors. Use the '
-                             "same anchor_generator (scaled by the resolution ratio) or rpn_align='resample'")
+                             f'student\'s at level {level} (student: {_describe_level(student_gen, level)}; '
+                             f'teacher{scaled}: {_describe_level(teacher_gen, level, 1 / teacher_scale)}); soft '
+                             'targets must come from the same anchors. Give the teacher the student\'s '
+                             'anchor_generator (scaled by the resolution ratio), or distill.rpn_align='
+                             "'resample' if only the strides differ, or switch rpn_cls / rpn_reg off")
     if student_rpn.use_sigmoid_cls != teacher_rpn.use_sigmoid_cls:
         raise ValueError('rpn distillation: one RPN uses a sigmoid objectness and the other a softmax')
 

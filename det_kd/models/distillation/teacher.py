@@ -10,7 +10,7 @@ from torch import nn
 
 from mmdet.registry import MODELS
 
-from det_kd.utils.checkpoint import load_checkpoint_strictly
+from det_kd.utils.checkpoint import check_finite_weights, load_checkpoint_strictly
 
 TeacherConfig = Union[str, dict, ConfigDict]
 
@@ -61,8 +61,8 @@ def build_teacher(config: TeacherConfig,
 
     Args:
         config (str | dict): See :func:`load_teacher_model_config`.
-        checkpoint (str, optional): Teacher weights, loaded strictly (:func:`load_checkpoint_strictly`).
-            Required unless ``allow_random_init``.
+        checkpoint (str, optional): Teacher weights, loaded strictly (:func:`load_checkpoint_strictly`);
+            refused if any tensor is non-finite. Required unless ``allow_random_init``.
         allow_random_init (bool): Allow a randomly initialised teacher (tests, smoke runs only); it keeps
             PyTorch's default initialisation. Defaults to False.
 
@@ -79,6 +79,7 @@ def build_teacher(config: TeacherConfig,
         teacher = MODELS.build(model_cfg)
     if checkpoint is not None:
         load_checkpoint_strictly(teacher, checkpoint, 'teacher.checkpoint')
+        check_finite_weights(teacher.state_dict(), f'teacher.checkpoint {checkpoint!r}')
     teacher.eval()
     teacher.requires_grad_(False)
     return teacher

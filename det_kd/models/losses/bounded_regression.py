@@ -12,6 +12,8 @@ same encoding (same box coder means / stds) as the target :math:`y`.
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
+from det_kd.utils.settings import check_number
+
 
 def _check_same_shape(student_deltas: Tensor, teacher_deltas: Tensor, targets: Tensor) -> None:
     if not (student_deltas.shape == teacher_deltas.shape == targets.shape):
@@ -98,8 +100,8 @@ class TeacherBoundedRegressionLoss(nn.Module):
         super().__init__()
         if mode not in self.MODES:
             raise ValueError(f'TeacherBoundedRegressionLoss: mode must be one of {self.MODES}, got {mode!r}')
-        self.nu = nu
-        self.margin = margin
+        self.nu = check_number(nu, 'TeacherBoundedRegressionLoss: nu', 0.0)
+        self.margin = check_number(margin, 'TeacherBoundedRegressionLoss: margin', 0.0)
         self.mode = mode
 
     def forward(self,

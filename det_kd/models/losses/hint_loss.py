@@ -11,6 +11,8 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
+from det_kd.utils.settings import check_number
+
 
 def hint_loss(student_feat: Tensor,
               teacher_feat: Tensor,
@@ -63,7 +65,7 @@ class HintLoss(nn.Module):
         if mode not in ('l2', 'l1'):
             raise ValueError(f"HintLoss: mode must be 'l2' or 'l1', got {mode!r}")
         self.mode = mode
-        self.loss_weight = loss_weight
+        self.loss_weight = check_number(loss_weight, 'HintLoss: loss_weight', 0.0)
 
     def forward(self, student_feat: Tensor, teacher_feat: Tensor, scale: float = 1.0,
                 mask: Optional[Tensor] = None) -> Tensor:

@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
+from det_kd.utils.settings import check_number
+
 
 def weighted_soft_cross_entropy(student_logits: Tensor,
                                 teacher_logits: Tensor,
@@ -102,13 +104,9 @@ class WeightedSoftCrossEntropyLoss(nn.Module):
                  T: float = 1.0,
                  use_sigmoid: bool = False) -> None:
         super().__init__()
-        if not 0.0 <= mu <= 1.0:
-            raise ValueError(f'WeightedSoftCrossEntropyLoss: mu must be in [0, 1], got {mu}')
-        if T <= 0:
-            raise ValueError(f'WeightedSoftCrossEntropyLoss: temperature T must be > 0, got {T}')
-        self.mu = mu
-        self.bg_weight = bg_weight
-        self.T = T
+        self.mu = check_number(mu, 'WeightedSoftCrossEntropyLoss: mu', 0.0, 1.0)
+        self.bg_weight = check_number(bg_weight, 'WeightedSoftCrossEntropyLoss: bg_weight', 0.0, low_open=True)
+        self.T = check_number(T, 'WeightedSoftCrossEntropyLoss: temperature T', 0.0, low_open=True)
         self.use_sigmoid = use_sigmoid
 
     def forward(self,

@@ -117,6 +117,9 @@ def test_teacher_input_scale_needs_resampling_alignment():
     with pytest.raises(ValueError, match="rpn_align='resample'"):
         build(cfg)
     cfg.distill = dict(rpn_align='resample')
+    with pytest.raises(ValueError, match=r"times the resolution ratio 2 are \[\[45.25, 22.63\]"):
+        build(cfg)  # the teacher's anchors, at twice the resolution, cover half the student's boxes
+    cfg.teacher.config.model.rpn_head.anchor_generator.scales = [2, 4, 8, 16]
     with pytest.raises(ValueError, match="needs align='resample'"):
         build(cfg)
     cfg.distill = dict(rpn_align='resample', hints=[dict(student=0, teacher=0, align='resample')])
@@ -156,3 +159,19 @@ def test_several_hint_pairs_each_get_an_adapter_and_add_up():
     inputs, samples = batch(model)
     losses = model.loss(inputs, samples)
     assert losses['loss_hint'].requires_grad and float(losses['loss_hint']) > 0
+
+
+def test_anchor_mismatch_errors_print_what_differs():
+    cfg = kd_cfg()
+    cfg.teacher.config.model.rpn_head.anchor_generator.scales = [2, 4]
+    with pytest.raises(ValueError) as raised:
+        build(cfg)
+    message = str(raised.value)
+    assert 'student: stride [16.0, 16.0], anchor sizes (w, h) [[22.63, 11.31]' in message
+    assert 'teacher: stride [16.0, 16.0], anchor sizes (w, h) [[45.25, 22.63]' in message
+    cfg = kd_cfg(input_scale=2.0, distill=dict(rpn_align='resample',
+                                               hints=[dict(student=0, teacher=0, align='resample')]))
+    cfg.teacher.config.model.rpn_head.anchor_generator.update(scales=[2, 4, 8, 16], ratios=[0.5, 1.0, 3.0])
+    with pytest.raises(ValueError, match=r"at level 0 the teacher's anchors are .* resampling would pair anchors "
+                                         'of different sizes'):
+        build(cfg)

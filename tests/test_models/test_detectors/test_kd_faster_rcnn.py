@@ -154,6 +154,7 @@ def test_teacher_sees_its_own_normalisation_and_scale():
                                                hints=[dict(student=0, teacher=0, align='resample')]))
     cfg.teacher.config.model.data_preprocessor.update(mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0],
                                                       bgr_to_rgb=False)
+    cfg.teacher.config.model.rpn_head.anchor_generator.scales = [2, 4, 8, 16]  # the same boxes at 2x
     model = build(cfg)
     torch.manual_seed(0)
     data = demo_mm_inputs(batch_size=1, image_shapes=[(3, 90, 120)], num_items=[2], num_classes=3)

@@ -137,7 +137,7 @@ def test_resolution_ratio_errors_name_the_setting():
         build(cfg)
     cfg = half_resolution_kd_cfg()
     cfg.student_input_scale = 0.0
-    with pytest.raises(ValueError, match='must be > 0'):
+    with pytest.raises(ValueError, match='KDFasterRCNN.student_input_scale must be a number > 0, got 0.0'):
         build(cfg)
 
 
