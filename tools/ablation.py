@@ -45,6 +45,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--bootstrap', type=int, default=1000, help='paired resamples of the validation images '
                         'per seed for the VOC07 gain intervals (0: none)')
     parser.add_argument('--cfg-options', nargs='*', default=[], help='extra overrides for every run')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue the runs in the work dir (started with the same arguments)')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args()
 
@@ -82,7 +84,7 @@ def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
         options.append(f'model.teacher.checkpoint={osp.abspath(args.teacher_checkpoint)}')
     epochs = args.epochs or configured_epochs(config, options)
     metrics = train_and_test(f'{column} (seed {seed})', config, student, run_dir, os.getcwd(), options, epochs,
-                             progress, env=env)
+                             progress, env=env, resume=args.resume)
     metric = metric_percent(args.metric, metrics[args.metric])
     if not progress:
         print(f'[ablation] {column} (seed {seed}): {args.metric} {metric:.1f}', flush=True)

@@ -9,16 +9,21 @@ seeds and, per seed, over validation images; the distillation diagnostics), ``re
 
     python tools/demo.py                        # one seed (see the README for the time it takes)
     python tools/demo.py --seeds 0 1 2 3 4 --teacher-checkpoint T.pth   # 5 paired seeds, one trained teacher
+    python tools/demo.py --resume               # continue a demo that was stopped, same arguments
+
+A work directory that holds an earlier demo's runs is refused unless --resume is given: finished stages
+are then read back, a trained one is only tested, a stage with a checkpoint continues with MMEngine's resume.
 """
 import argparse
 import json
 import os
 import os.path as osp
+import sys
 import time
 from typing import Dict
 
-from det_kd.demo import (METRICS, evaluate_checkpoint, mean_std, results_table, schedule_options, seeds_summary,
-                         train_and_test)
+from det_kd.demo import (METRICS, StageError, evaluate_checkpoint, mean_std, results_table, schedule_options,
+                         seeds_summary, train_and_test)
 from det_kd.demo.gain import gain_markdown
 from det_kd.demo.results import per_seed_percent
 from det_kd.demo.stages import REPO
@@ -53,6 +58,8 @@ def parse_args() -> argparse.Namespace:
                         help='paired resamples of the validation images per seed for the gain interval')
     parser.add_argument('--latency-runs', type=int, default=30, help='timed test_step calls per model')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue the runs in --work-dir (started with the same arguments)')
     args = parser.parse_args()
     for role in ('teacher', 'student', 'kd', 'teacher_checkpoint'):  # the tools run in the work directory
         if getattr(args, role):
@@ -64,7 +71,7 @@ def parse_args() -> argparse.Namespace:
 
 def metrics_only(metrics: dict) -> dict:
     """A run's test metrics without the paths ``train_and_test`` adds."""
-    return {k: v for k, v in metrics.items() if k not in ('checkpoint', 'predictions')}
+    return {k: v for k, v in metrics.items() if k not in ('checkpoint', 'predictions', 'stage')}
 
 
 def diagnostics_section(work_dir: str, seeds, since: float) -> str:
@@ -129,17 +136,19 @@ def main() -> None:
     for seed in args.seeds:
         options = schedule_options(args.epochs, seed)
         seed_dir = osp.join(work_dir, f'seed{seed}')
+        stage = dict(cwd=work_dir, epochs=args.epochs, progress=progress, resume=args.resume)
         if not args.teacher_checkpoint:
             runs['teacher'][seed] = train_and_test('teacher', args.teacher, args.teacher,
-                                                   osp.join(seed_dir, 'teacher'), work_dir, options, args.epochs,
-                                                   progress)
+                                                   osp.join(seed_dir, 'teacher'), options=options, **stage)
         teacher_checkpoint = args.teacher_checkpoint or runs['teacher'][seed]['checkpoint']
         runs['baseline'][seed] = train_and_test('baseline', args.student, args.student,
-                                                osp.join(seed_dir, 'baseline'), work_dir, options, args.epochs,
-                                                progress)
+                                                osp.join(seed_dir, 'baseline'), options=options, **stage)
         kd_options = options + [f'model.teacher.checkpoint={teacher_checkpoint}']
         runs['distilled'][seed] = train_and_test('distilled', args.kd, args.student, osp.join(seed_dir, 'distilled'),
-                                                 work_dir, kd_options, args.epochs, progress, export=True)
+                                                 options=kd_options, export=True, **stage)
+        for role in ('teacher', 'baseline', 'distilled'):
+            if runs[role].get(seed, {}).get('stage') == 'read back':
+                print(f'[demo] seed {seed} {role}: finished earlier, read back from {seed_dir}/{role}')
 
     from det_kd.demo.latency import params_and_latency  # imports torch / mmdet: after the subprocess stages
     costs = params_and_latency(
@@ -157,7 +166,7 @@ def main() -> None:
     table = results_table(models)
     gain = paired_gain(runs, args.student, work_dir, args.bootstrap)
     table += '\n\n## Distilled minus baseline\n\n' + gain_markdown(gain)
-    diagnostics = diagnostics_section(work_dir, args.seeds, since=start)
+    diagnostics = diagnostics_section(work_dir, args.seeds, since=0.0 if args.resume else start)
     from det_kd.benchmark.plots import PlotPoint, plot_accuracy_cost
     plot_accuracy_cost([
         PlotPoint(name=m['name'], role=m['role'], metric=mean_std(per_seed_percent(m['runs'], 'pascal_voc/mAP'))[0],
@@ -187,4 +196,7 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except StageError as error:
+        sys.exit(f'[demo] {error}')

@@ -86,6 +86,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'directory, which holds the data/ the configs read')
     parser.add_argument('--metric', default='pascal_voc/mAP', help='metric key of the test runs')
     parser.add_argument('--cfg-options', nargs='*', default=[], help='extra overrides for every training')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue the runs in the work dir (started with the same arguments)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     args = parser.parse_args(argv)
     for name in ('teacher', 'student', 'kd', 'teacher_checkpoint', 'dense_checkpoint', 'work_dir'):
@@ -220,7 +222,8 @@ def sweep_seed(args: argparse.Namespace, seed: int, cwd: str, input_size: Tuple[
     def pretrained(name: str, config: str, checkpoint: Optional[str]) -> dict:
         run_dir = osp.join(seed_dir, name)
         if checkpoint is None:
-            return train_and_test(name, config, config, run_dir, cwd, options, args.epochs, progress)
+            return train_and_test(name, config, config, run_dir, cwd, options, args.epochs, progress,
+                                  resume=args.resume)
         return dict(evaluate_checkpoint(name, config, checkpoint, run_dir, cwd, progress), checkpoint=checkpoint)
 
     teacher = pretrained('teacher', args.teacher, args.teacher_checkpoint)
@@ -232,12 +235,12 @@ def sweep_seed(args: argparse.Namespace, seed: int, cwd: str, input_size: Tuple[
                           cwd)
         load_from = Config.fromfile(config).load_from
         finetuned = train_and_test(f'tucker {ratio:g}: fine-tune', config, config, osp.join(ratio_dir, 'finetuned'),
-                                   cwd, finetune_options, args.finetune_epochs, progress)
+                                   cwd, finetune_options, args.finetune_epochs, progress, resume=args.resume)
         check_student_loaded(osp.join(ratio_dir, 'finetuned', 'train.log'), load_from)
         kd_config = write_kd_config(config, args.kd, args.teacher)
         distilled = train_and_test(f'tucker {ratio:g}: distill', kd_config, config, osp.join(ratio_dir, 'distilled'),
                                    cwd, finetune_options + [f"model.teacher.checkpoint={teacher['checkpoint']}"],
-                                   args.finetune_epochs, progress, export=True)
+                                   args.finetune_epochs, progress, export=True, resume=args.resume)
         kd_log = osp.join(ratio_dir, 'distilled', 'train.log')
         ratios[ratio] = dict(config=config, kd_config=kd_config, finetuned=finetuned, distilled=distilled,
                              kd_keys_not_loaded=check_student_loaded(kd_log, load_from),

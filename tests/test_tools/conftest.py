@@ -12,12 +12,14 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_TRAIN = 6
 
 
-def run_tool(tool, args, cwd):
-    """Runs ``tools/<tool>`` in ``cwd`` and returns its combined output; fails the test on error."""
+def run_tool(tool, args, cwd, returncode=0):
+    """Runs ``tools/<tool>`` in ``cwd`` and returns its combined output; fails the test unless it exits with
+    ``returncode``."""
     env = dict(os.environ, PYTHONUNBUFFERED='1')
     proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', tool), *args], cwd=cwd, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
-    assert proc.returncode == 0, f'{tool} {args} failed:\n{proc.stdout[-6000:]}'
+    assert proc.returncode == returncode, \
+        f'{tool} {args} exited with {proc.returncode}, not {returncode}:\n{proc.stdout[-6000:]}'
     return proc.stdout
 
 

@@ -1,14 +1,16 @@
 """The demo pipeline end to end at a toy size: data, three trainings, tests, export, latency, table, plot."""
 import json
 import os.path as osp
+import shutil
 
 from conftest import REPO, run_tool
 
 
-def test_demo_runs_end_to_end_at_toy_size(tmp_path):
+def test_demo_runs_end_to_end_at_toy_size_and_resumes(tmp_path):
     work_dir = tmp_path / 'demo'
-    out = run_tool('demo.py', ['--work-dir', str(work_dir), '--num-train', '4', '--num-val', '2', '--img-size',
-                               '160', '120', '--epochs', '1', '--latency-runs', '2', '--no-progress'], cwd=tmp_path)
+    args = ['--work-dir', str(work_dir), '--num-train', '4', '--num-val', '2', '--img-size', '160', '120',
+            '--epochs', '1', '--latency-runs', '2', '--no-progress']
+    out = run_tool('demo.py', args, cwd=tmp_path)
     assert '| teacher |' in out and '| distilled student |' in out and 'Distilled minus baseline' in out
     results = json.loads((work_dir / 'results.json').read_text())
     assert set(results['per_seed']) == {'teacher', 'baseline student', 'distilled student'}
@@ -22,6 +24,19 @@ def test_demo_runs_end_to_end_at_toy_size(tmp_path):
     for role in ('teacher', 'baseline', 'distilled'):
         assert (work_dir / 'seed0' / role / 'train.log').exists()
     assert (work_dir / 'seed0' / 'distilled' / 'student.pth').exists()
+
+    # A rerun into the same work dir is refused (it would overwrite the checkpoints); --resume reads the
+    # finished stages back and only tests again the stage whose test results are gone.
+    assert 'already holds a run (tested); pass --resume' in run_tool('demo.py', args, cwd=tmp_path, returncode=1)
+    shutil.rmtree(work_dir / 'seed0' / 'baseline' / 'test')
+    resumed = run_tool('demo.py', args + ['--resume'], cwd=tmp_path)
+    assert 'seed 0 teacher: finished earlier' in resumed and 'seed 0 distilled: finished earlier' in resumed
+    assert 'seed 0 baseline: finished earlier' not in resumed
+    assert not (work_dir / 'seed0' / 'teacher' / 'train_resumed.log').exists()
+    assert json.loads((work_dir / 'results.json').read_text())['per_seed'] == results['per_seed']
+    # Other settings for the same stages are refused, naming what differs.
+    changed = run_tool('demo.py', [*args[:-4], '2', *args[-3:], '--resume'], cwd=tmp_path, returncode=1)
+    assert 'was started with other settings (epochs, options differ' in changed
 
 
 def test_demo_runs_the_half_resolution_setting_of_table2(tmp_path):
