@@ -103,3 +103,24 @@ def test_the_default_work_dir_is_guarded_too(config, tmp_path, monkeypatch):
         pointer.write('work_dirs/my_config/epoch_1.pth')
     with pytest.raises(SystemExit, match="work dir './work_dirs/my_config'"):
         check_work_dir_is_free([config])
+
+
+def test_testing_a_checkpoint_of_another_model_is_refused(tmp_path):
+    from mmengine.config import Config
+    from mmdet.registry import MODELS
+
+    from det_kd.utils.checkpoint_match import ALLOW_FLAG, check_checkpoint_matches_config
+    config = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs', 'faster_rcnn',
+                      'faster-rcnn_tiny-r18_12e_synthetic-coco.py')
+    state = MODELS.build(Config.fromfile(config).model).state_dict()
+    whole = save(tmp_path / 'whole.pth', {f'module.{k}': v for k, v in state.items()})  # DDP prefix is fine
+    argv = [config, whole, '--work-dir', str(tmp_path / 'test')]
+    assert check_checkpoint_matches_config(argv) == argv
+    backbone_only = save(tmp_path / 'backbone.pth', {k: v for k, v in state.items() if k.startswith('backbone.')})
+    heads = sorted(k for k in state if not k.startswith('backbone.'))
+    with pytest.raises(SystemExit) as raised:
+        check_checkpoint_matches_config([config, backbone_only])
+    assert f"backbone.pth' lacks {len(heads)} weight(s)" in str(raised.value) and heads[0] in str(raised.value)
+    assert check_checkpoint_matches_config([config, backbone_only, ALLOW_FLAG]) == [config, backbone_only]
+    # --cfg-options are applied to the config before the model is built (here: other shapes, same keys).
+    assert check_checkpoint_matches_config([config, whole, '--cfg-options', 'model.rpn_head.feat_channels=8'])
