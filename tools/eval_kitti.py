@@ -19,8 +19,8 @@ from typing import Dict, List, Optional
 if importlib.util.find_spec('det_kd') is None:  # run from a checkout without installing
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from det_kd.evaluation.functional import (DEFAULT_CLASSES, format_kitti_table,  # noqa: E402
-                                          kitti_eval_2d, load_kitti_gt_and_results)
+from det_kd.evaluation.functional import (DEFAULT_CLASSES, classes_without_ground_truth,  # noqa: E402
+                                          format_kitti_table, kitti_eval_2d, load_kitti_gt_and_results)
 
 
 def parse_min_overlaps(items: Optional[List[str]]) -> Dict[str, float]:
@@ -52,6 +52,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='minimum IoU per class (default: Car 0.7, Pedestrian 0.5, Cyclist 0.5)')
     parser.add_argument('--default-min-overlap', type=float, default=0.5,
                         help='minimum IoU of classes without a KITTI or explicit value')
+    parser.add_argument('--keep-empty-classes', action='store_true',
+                        help='evaluate without the requested classes that have no ground truth (left out of the '
+                        'mean) instead of refusing them (a typo such as Strr would lower the mean)')
     parser.add_argument('--json', help='write the APs (percent) to this JSON file')
     return parser.parse_args(argv)
 
@@ -63,7 +66,19 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, dict]:
         dict: ``{cls: {'R11': {...}, 'R40': {...}}, ..., 'mean': {...}}`` (AP in percent).
     """
     args = parse_args(argv)
-    ids, gt_annos, dt_annos = load_kitti_gt_and_results(args.gt_dir, args.det_dir, args.split)
+    try:
+        ids, gt_annos, dt_annos = load_kitti_gt_and_results(args.gt_dir, args.det_dir, args.split)
+    except (FileNotFoundError, ValueError) as error:
+        sys.exit(f'tools/eval_kitti.py: {error}')
+    empty = classes_without_ground_truth(gt_annos, args.classes)
+    if empty and not args.keep_empty_classes:
+        sys.exit(f'tools/eval_kitti.py: no ground-truth object of class(es) {empty} in {args.gt_dir} on the '
+                 f'{len(ids)} images: a misspelled --classes entry? (pass --keep-empty-classes to leave them out)')
+    if empty:
+        print(f'classes without ground truth, left out of the mean: {empty}')
+        args.classes = [cls for cls in args.classes if cls not in empty]
+        if not args.classes:
+            sys.exit('tools/eval_kitti.py: no requested class has ground truth')
     result = kitti_eval_2d(gt_annos, dt_annos, classes=args.classes,
                            min_overlaps=parse_min_overlaps(args.min_overlap),
                            default_min_overlap=args.default_min_overlap)

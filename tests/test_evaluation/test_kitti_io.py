@@ -112,6 +112,16 @@ def test_cli_prints_table_and_writes_json(tmp_path):
     cmd = [sys.executable, osp.join('tools', 'eval_kitti.py'), '--gt-dir', str(gt_dir),
            '--det-dir', str(det_dir), '--split', split, '--classes', 'Car', 'Pedestrian', 'Cyclist',
            '--json', str(out)]
+    # No Cyclist in the ground truth: refused (a typo would lower the mean) unless explicitly kept out.
+    refused = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and "class(es) ['Cyclist']" in refused.stderr and not out.exists()
+    kept_out = subprocess.run(cmd + ['--keep-empty-classes'], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert kept_out.returncode == 0, kept_out.stderr
+    assert list(json.loads(out.read_text())) == ['Car', 'Pedestrian', 'mean']
+    assert json.loads(out.read_text())['mean']['R11']['easy'] == pytest.approx(100 / 11)
+    # Cyclist present in the ground truth (an image without a detection of it): its AP is 0.
+    write(gt_dir / '000002.txt', 'Pedestrian 0.00 0 0 0.00 0.00 100.00 100.00 1 1 1 1 1 1 0\n'
+                                 'Cyclist 0.00 0 0 0.00 200.00 100.00 300.00 1 1 1 1 1 1 0\n')
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert 'Car' in proc.stdout and 'mean' in proc.stdout
@@ -120,7 +130,8 @@ def test_cli_prints_table_and_writes_json(tmp_path):
     for key in result:
         assert set(result[key]) == {'R11', 'R40'}
         assert all(set(result[key][m]) == {'easy', 'moderate', 'hard'} for m in ('R11', 'R40'))
-    # one GT and one perfect det per class: R11 = 100/11, R40 = 0; no Cyclist: 0; mean = (2 * 100/11) / 3
+    # one GT and one perfect det per class: R11 = 100/11, R40 = 0; Cyclist never detected: 0;
+    # mean = (2 * 100/11) / 3
     assert result['Car']['R11']['moderate'] == pytest.approx(100 / 11)
     assert result['Pedestrian']['R40']['easy'] == 0.0
     assert result['Cyclist']['R11']['hard'] == 0.0
@@ -131,3 +142,32 @@ def test_kitti_objects_length():
     objects = KittiObjects(names=np.array(['Car']), truncated=np.zeros(1), occluded=np.zeros(1, np.int64),
                            boxes=np.zeros((1, 4)))
     assert len(objects) == 1
+
+
+def test_inputs_that_do_not_line_up_are_errors_naming_the_files(tmp_path):
+    gt_dir, det_dir, split = make_dataset(tmp_path)
+    misnamed = tmp_path / 'misnamed'
+    misnamed.mkdir()
+    write_kitti_result_file(misnamed / '0.txt', ['Car'], np.array([[0, 0, 100, 100.0]]), [0.9])
+    with pytest.raises(ValueError, match=r"no result file in .*misnamed matches an image of the split: expected "
+                                         r"names such as \['000000.txt', '000002.txt'\], found \['0.txt'\]"):
+        load_kitti_gt_and_results(gt_dir, misnamed, split)
+    with pytest.raises(ValueError, match='lists no image id'):
+        load_kitti_gt_and_results(gt_dir, det_dir, write(tmp_path / 'empty.txt', '\n'))
+    empty_gt = tmp_path / 'empty_gt'
+    empty_gt.mkdir()
+    with pytest.raises(ValueError, match='holds no \\*.txt label file'):
+        load_kitti_gt_and_results(empty_gt, det_dir)
+    with pytest.raises(FileNotFoundError, match='ground-truth label folder not found'):
+        load_kitti_gt_and_results(tmp_path / 'nope', det_dir)
+
+
+def test_unmatched_result_files_and_inverted_boxes_warn_with_counts(tmp_path):
+    gt_dir, det_dir, split = make_dataset(tmp_path)
+    write_kitti_result_file(det_dir / '000000.txt', ['Car', 'Car'], np.array([[0, 0, 100, 100.0], [50, 0, 10, 9]]),
+                            [0.9, 0.5])
+    with pytest.warns(UserWarning) as caught:
+        load_kitti_gt_and_results(gt_dir, det_dir, split)
+    messages = [str(w.message) for w in caught]
+    assert any('1 result file(s)' in m and '000001' in m for m in messages)
+    assert any('1 detection(s)' in m and 'x2 < x1' in m for m in messages)

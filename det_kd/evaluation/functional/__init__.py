@@ -2,7 +2,7 @@
 from .kitti_eval import (DEFAULT_CLASSES, DEFAULT_MIN_OVERLAPS, DEFAULT_NEIGHBOURS, DIFFICULTIES,
                          ap_r11, ap_r40, box_overlap, format_kitti_table, get_thresholds,
                          kitti_eval_2d, precision_envelope)
-from .kitti_io import (KittiObjects, empty_objects, format_result_line, list_label_ids,
+from .kitti_io import (KittiObjects, classes_without_ground_truth, empty_objects, format_result_line, list_label_ids,
                        load_kitti_gt_and_results, parse_kitti_line, read_gt_dir, read_kitti_file,
                        read_result_dir, read_split_file, write_kitti_result_dir,
                        write_kitti_result_file)
@@ -10,7 +10,7 @@ from .kitti_io import (KittiObjects, empty_objects, format_result_line, list_lab
 __all__ = [
     'DEFAULT_CLASSES', 'DEFAULT_MIN_OVERLAPS', 'DEFAULT_NEIGHBOURS', 'DIFFICULTIES', 'ap_r11',
     'ap_r40', 'box_overlap', 'format_kitti_table', 'get_thresholds', 'kitti_eval_2d',
-    'precision_envelope', 'KittiObjects', 'empty_objects', 'format_result_line', 'list_label_ids',
+    'precision_envelope', 'KittiObjects', 'classes_without_ground_truth', 'empty_objects', 'format_result_line', 'list_label_ids',
     'load_kitti_gt_and_results', 'parse_kitti_line', 'read_gt_dir', 'read_kitti_file',
     'read_result_dir', 'read_split_file', 'write_kitti_result_dir', 'write_kitti_result_file'
 ]

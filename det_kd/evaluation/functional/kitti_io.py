@@ -8,6 +8,7 @@ kept: the type, truncation, occlusion, the image box and the score.
 import math
 import os
 import os.path as osp
+import warnings
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -230,8 +231,34 @@ def load_kitti_gt_and_results(
         tuple: ``(ids, gt_annos, dt_annos)``. Result files of images not in
         ``ids`` are not read.
     """
+    if not osp.isdir(label_dir):
+        raise FileNotFoundError(f'ground-truth label folder not found: {label_dir}')
     ids = read_split_file(split_file) if split_file is not None else list_label_ids(label_dir)
-    return ids, read_gt_dir(label_dir, ids), read_result_dir(result_dir, ids)
+    if not ids:
+        raise ValueError(f'split file {split_file} lists no image id' if split_file is not None else
+                         f'ground-truth folder {label_dir} holds no *.txt label file')
+    gt_annos, dt_annos = read_gt_dir(label_dir, ids), read_result_dir(result_dir, ids)
+    found = set(list_label_ids(result_dir))
+    matched = [image_id for image_id in ids if image_id in found]
+    if not matched:
+        raise ValueError(f'no result file in {result_dir} matches an image of the split: expected names such as '
+                         f'{[f"{i}.txt" for i in ids[:3]]}, found {[f"{i}.txt" for i in sorted(found)[:3]]} '
+                         f'({len(found)} in all). Result files are named like the label files (e.g. 000004.txt)')
+    unmatched = len(found - set(ids))
+    if unmatched:
+        warnings.warn(f'{unmatched} result file(s) in {result_dir} match no image of the split and are ignored '
+                      f'(e.g. {sorted(found - set(ids))[:3]})')
+    inverted = sum(int(((d.boxes[:, 2] < d.boxes[:, 0]) | (d.boxes[:, 3] < d.boxes[:, 1])).sum()) for d in dt_annos)
+    if inverted:
+        warnings.warn(f'{inverted} detection(s) in {result_dir} have x2 < x1 or y2 < y1 (zero-area boxes that '
+                      'can never match)')
+    return ids, gt_annos, dt_annos
+
+
+def classes_without_ground_truth(gt_annos: Sequence[KittiObjects], classes: Sequence[str]) -> List[str]:
+    """The classes of ``classes`` (compared ignoring case, as the evaluation does) that no label holds."""
+    present = {str(name).lower() for anno in gt_annos for name in anno.names}
+    return [cls for cls in classes if cls.lower() not in present]
 
 
 def format_result_line(name: str, box: Sequence[float], score: float) -> str:
