@@ -11,6 +11,7 @@ silently. :class:`CustomVOCDataset` reads the same layout but
   VOC ``-1``: a one-pixel "point" box, as BCCD has two of) instead of training on them;
 - reports both once per dataset, with counts and class names, through the MMEngine logger.
 """
+import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import List
 
@@ -18,9 +19,11 @@ from mmengine.logging import print_log
 from mmdet.datasets import VOCDataset
 from mmdet.registry import DATASETS
 
+from .non_empty import NonEmptyDatasetMixin
+
 
 @DATASETS.register_module()
-class CustomVOCDataset(VOCDataset):
+class CustomVOCDataset(NonEmptyDatasetMixin, VOCDataset):
     """A VOC-layout dataset whose classes come from ``metainfo=dict(classes=(...))``.
 
     Args:
@@ -49,9 +52,29 @@ class CustomVOCDataset(VOCDataset):
                       logger='current', level=30)
         return data_list
 
+    def parse_data_info(self, img_info: dict):
+        """VOCDataset's parsing; a malformed XML file or object is an error naming the file (and object)."""
+        try:
+            return super().parse_data_info(img_info)
+        except ET.ParseError as error:
+            raise ValueError(f"{type(self).__name__}: annotation {img_info['xml_path']} is not valid XML: "
+                             f'{error}') from error
+        except (AttributeError, TypeError, ValueError) as error:
+            raise ValueError(f"{type(self).__name__}: annotation {img_info['xml_path']}: {error}") from error
+
     def _parse_instance_info(self, raw_ann_info, minus_one: bool = True) -> List[dict]:
         """VOCDataset's parsing, minus zero-area boxes; unlisted classes are counted."""
-        for obj in raw_ann_info.findall('object'):
+        for index, obj in enumerate(raw_ann_info.findall('object')):
+            for field in ('name', 'bndbox'):
+                if obj.find(field) is None:
+                    raise ValueError(f'object {index} has no <{field}>')
+            for coordinate in ('xmin', 'ymin', 'xmax', 'ymax'):
+                value = obj.find('bndbox').find(coordinate)
+                try:
+                    float(value.text)
+                except (AttributeError, TypeError, ValueError):
+                    raise ValueError(f'object {index} ({obj.find("name").text}): <bndbox><{coordinate}> is '
+                                     f'{None if value is None else value.text!r}, not a number') from None
             name = obj.find('name').text
             if name not in self._metainfo['classes']:
                 self.unlisted_objects[name] += 1

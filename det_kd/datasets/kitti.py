@@ -7,10 +7,11 @@ from mmdet.registry import DATASETS
 from PIL import Image
 
 from det_kd.evaluation.functional import read_kitti_file, read_split_file
+from .non_empty import NonEmptyDatasetMixin
 
 
 @DATASETS.register_module()
-class KittiDataset(BaseDetDataset):
+class KittiDataset(NonEmptyDatasetMixin, BaseDetDataset):
     """KITTI 2D detection for training and testing.
 
     Only objects of the configured classes (names compared case-insensitively) become training instances.
@@ -59,7 +60,7 @@ class KittiDataset(BaseDetDataset):
                 instances.append(dict(bbox=[x1, y1, x2, y2], bbox_label=label, ignore_flag=0))
             data_list.append(
                 dict(img_id=img_id, img_path=img_path, width=width, height=height, instances=instances))
-        return data_list
+        return self.checked_loaded(data_list)
 
     def filter_data(self) -> List[dict]:
         """Drops images without instances (``filter_cfg.filter_empty_gt``) or smaller than ``min_size``."""
@@ -67,7 +68,7 @@ class KittiDataset(BaseDetDataset):
             return self.data_list
         filter_empty = self.filter_cfg.get('filter_empty_gt', False)
         min_size = self.filter_cfg.get('min_size', 0)
-        return [
+        return self.checked_kept([
             info for info in self.data_list
             if not (filter_empty and not info['instances']) and min(info['width'], info['height']) >= min_size
-        ]
+        ])

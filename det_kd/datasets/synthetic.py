@@ -4,21 +4,31 @@ The generator writes the same scenes in COCO, PASCAL VOC and KITTI layouts; thes
 synthetic class vocabulary (one source of truth: :data:`det_kd.synthetic.SYNTHETIC_CLASSES`) to the
 readers, so configs need no hand-copied class list.
 """
+import json
+
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
 from det_kd.synthetic import SYNTHETIC_CLASSES, SYNTHETIC_PALETTE
 from .custom_voc import CustomVOCDataset
+from .non_empty import NonEmptyDatasetMixin
 from .kitti import KittiDataset
 
 SYNTHETIC_METAINFO = dict(classes=SYNTHETIC_CLASSES, palette=SYNTHETIC_PALETTE)
 
 
 @DATASETS.register_module()
-class SyntheticCocoDataset(CocoDataset):
-    """COCO-format synthetic shapes (``coco/annotations/instances_{train,val}.json``)."""
+class SyntheticCocoDataset(NonEmptyDatasetMixin, CocoDataset):
+    """COCO-format synthetic shapes (``coco/annotations/instances_{train,val}.json``); a file without an
+    ``annotations`` list is refused (CocoMetric would report -1)."""
 
     METAINFO = SYNTHETIC_METAINFO
+
+    def load_data_list(self):
+        with open(self.ann_file) as f:  # mmdet drops its COCO object after loading
+            if 'annotations' not in json.load(f):
+                raise ValueError(f'{self._where()}: the COCO file has no "annotations" list')
+        return super().load_data_list()
 
 
 @DATASETS.register_module()
