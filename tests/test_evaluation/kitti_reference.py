@@ -1,7 +1,7 @@
 """Loop-by-loop reference of the KITTI 2D evaluation, for tests only.
 
 A deliberately literal transcription of the pseudocode in
-``docs/eval_protocols.md`` section 1.5 (2017 devkit / mmdet3d port), written
+``docs/evaluation.md``, KITTI, "The algorithm" (2017 devkit / mmdet3d port), written
 independently of ``det_kd.evaluation.functional.kitti_eval``: plain Python
 loops over images, GTs, detections and thresholds, no vectorisation. It is
 slow (O(thresholds x images x GTs x detections)) and only meant for small

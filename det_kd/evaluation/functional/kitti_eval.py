@@ -5,7 +5,7 @@ Python by second.pytorch / mmdet3d, for the image-box metric: difficulty
 filters, neighbouring classes, DontCare suppression (criterion 0), the
 detection min-height ignore rule, the GT-centric two-pass greedy matching,
 the 41 score thresholds of ``get_thresholds``, the precision envelope, and
-the R11 / R40 summaries. See ``docs/eval_protocols.md`` section 1.
+the R11 / R40 summaries. See ``docs/evaluation.md``, section KITTI.
 
 The devkit runs a Python/C++ loop per image, GT, detection and threshold.
 Here, every (image, threshold) pair whose set of *matchable* detections is
