@@ -5,8 +5,14 @@ Importing the package (e.g. through a config's
 MMDetection's registries and lets ``torch.load(weights_only=True)`` read MMEngine's checkpoints, so that
 ``tools/train.py --resume`` works on torch >= 2.6.
 """
-from .utils import register_mmengine_safe_globals
-from .version import __version__
+import warnings
+
+# MMEngine finds installed packages through setuptools' deprecated ``pkg_resources``, which warns on every
+# (re)import; silence that one warning, before anything imports MMEngine, for every process that loads det_kd.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
+from .utils import register_mmengine_safe_globals  # noqa: E402
+from .version import __version__  # noqa: E402
 
 from . import datasets, engine, evaluation, models  # noqa: F401,E402  (registers modules)
 

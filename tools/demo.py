@@ -22,6 +22,7 @@ import sys
 import time
 from typing import Dict
 
+from det_kd.benchmark.environment import load_average, machine_info
 from det_kd.demo import (METRICS, StageError, evaluate_checkpoint, mean_std, results_table, schedule_options,
                          seeds_summary, train_and_test)
 from det_kd.demo.gain import gain_markdown
@@ -37,6 +38,11 @@ DEFAULT_STUDENT = osp.join(CONFIGS, 'demo', 'faster-rcnn_alexnet-w0.25_demo.py')
 # The paper's loss with the hint at gamma 3 and centre-aligned (benchmarks/results/kd_regime_synthetic.md);
 # the paper's own settings: --kd configs/demo/kd_alexnet-w0.25-vgg16-w0.25_demo.py.
 DEFAULT_KD = osp.join(CONFIGS, 'demo', 'kd_alexnet-w0.25-vgg16-w0.25_hint3-centre_demo.py')
+#: How to read results.json, written into it.
+JSON_NOTES = dict(
+    values='full floats; metrics in percent as the test runs report them (MMDetection\'s CocoMetric rounds '
+    'to 0.1 points, its VOCMetric does not), per_seed lists in increasing seed order',
+    load_average='1, 5 and 15 minute load averages at the start and at the end of the demo')
 
 
 def parse_args() -> argparse.Namespace:
@@ -118,7 +124,7 @@ def paired_gain(runs: Dict[str, Dict[int, dict]], student_config: str, work_dir:
 
 def main() -> None:
     args = parse_args()
-    start = time.time()
+    start, load_at_start = time.time(), load_average()
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
     progress = not args.no_progress
@@ -159,7 +165,7 @@ def main() -> None:
         dict(name=title, role=role, architecture=osp.basename(config if role != 'distilled' else args.student)[:-3],
              teacher=osp.basename(args.teacher)[:-3] if role == 'distilled' else '-',
              runs={seed: metrics_only(metrics) for seed, metrics in runs[role].items()},
-             params=costs[role]['params'], latency_ms=costs[role]['latency']['median_ms'],
+             params=costs[role]['params'], latency=costs[role]['latency'],
              input_size=costs[role]['input_size'])
         for role, title, config in roles
     ]
@@ -168,9 +174,11 @@ def main() -> None:
     table += '\n\n## Distilled minus baseline\n\n' + gain_markdown(gain)
     diagnostics = diagnostics_section(work_dir, args.seeds, since=0.0 if args.resume else start)
     from det_kd.benchmark.plots import PlotPoint, plot_accuracy_cost
-    plot_accuracy_cost([
-        PlotPoint(name=m['name'], role=m['role'], metric=mean_std(per_seed_percent(m['runs'], 'pascal_voc/mAP'))[0],
-                  latency_ms=m['latency_ms'], params=m['params']) for m in models
+    plot_accuracy_cost([  # named by architecture: the arrow joins a baseline to its distilled student
+        PlotPoint(name=m['architecture'], role=m['role'],
+                  metric=mean_std(per_seed_percent(m['runs'], 'pascal_voc/mAP'))[0],
+                  latency_ms=m['latency']['median_ms'], params=m['params'],
+                  latency_range_ms=(m['latency']['p10_ms'], m['latency']['p90_ms'])) for m in models
     ], osp.join(work_dir, 'accuracy_vs_cost.png'), metric_label='VOC07 mAP@0.5 (%)',
         title='det_kd demo: synthetic shapes')
     minutes = (time.time() - start) / 60
@@ -183,13 +191,17 @@ def main() -> None:
               f'--num-train {args.num_train} --num-val {args.num_val} --img-size {args.img_size[0]} '
               f'{args.img_size[1]} --epochs {args.epochs}{configs}`; {minutes:.1f} minutes. Metrics in percent '
               f'on {args.num_val} validation images (mean ± std over {len(args.seeds)} seed(s)); CPU latency: '
-              f'median `test_step` ms at batch 1 and the input size of each model\'s test pipeline, '
-              f'{costs["teacher"]["threads"]} thread(s), models interleaved.\n\n')
+              f'median (p10-p90) ms of {args.latency_runs} timed `test_step` calls at batch 1 and the input '
+              f'size of each model\'s test pipeline, {costs["teacher"]["threads"]} thread(s), models '
+              'interleaved.\n\n')
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(header + table + diagnostics + '\n')
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(args=vars(args), per_seed=seeds_summary(models), gain=gain, costs=costs, minutes=minutes,
-                       metrics=[key for key, _ in METRICS]), f, indent=2)
+        environment = dict(machine_info('cpu'), load_average=dict(start=load_at_start, end=load_average()))
+        json.dump(dict(args=vars(args), titles={role: title for role, title, _ in roles},
+                       per_seed=seeds_summary(models), gain=gain, costs=costs, minutes=minutes,
+                       metrics=[key for key, _ in METRICS], environment=environment, notes=JSON_NOTES), f,
+                  indent=2)
     print('\n' + table)
     print(f'\n[demo] done in {minutes:.1f} minutes: {work_dir}/results.md, results.json, accuracy_vs_cost.png, '
           'logs under seed*/')

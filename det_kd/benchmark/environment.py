@@ -1,4 +1,5 @@
 """What a benchmark ran on: the machine, the libraries and how busy the machine was."""
+import importlib
 import os
 import platform
 from typing import Dict, Optional, Tuple
@@ -7,6 +8,8 @@ import mmcv
 import mmdet
 import mmengine
 import torch
+
+from ..version import __version__
 
 
 def cpu_model() -> str:
@@ -31,8 +34,16 @@ def usable_cpu_cores() -> int:
 def load_average() -> Optional[Tuple[float, float, float]]:
     """The 1, 5 and 15 minute load averages (``os.getloadavg()``), or None where unsupported."""
     try:
-        return tuple(round(value, 2) for value in os.getloadavg())
+        return tuple(os.getloadavg())
     except (AttributeError, OSError):
+        return None
+
+
+def package_version(name: str) -> Optional[str]:
+    """``<name>.__version__`` of an importable package, None if it is not installed."""
+    try:
+        return importlib.import_module(name).__version__
+    except ImportError:
         return None
 
 
@@ -43,8 +54,9 @@ def machine_info(device: str = 'cpu') -> Dict[str, object]:
         device (str): The device the models run on, e.g. ``'cpu'`` or ``'cuda:0'``. Defaults to 'cpu'.
 
     Returns:
-        dict: CPU model and cores, torch intra-/inter-op threads, library versions, the device and, on
-        CUDA, the GPU name, CUDA / cuDNN versions and whether ``cudnn.benchmark`` is on.
+        dict: CPU model and cores, torch intra-/inter-op threads and ``OMP_NUM_THREADS`` (None when unset),
+        library versions (torchvision None when not installed), the device and, on CUDA, the GPU name,
+        CUDA / cuDNN versions and whether ``cudnn.benchmark`` is on.
     """
     info: Dict[str, object] = dict(
         device=str(device),
@@ -52,11 +64,14 @@ def machine_info(device: str = 'cpu') -> Dict[str, object]:
         cpu_cores=usable_cpu_cores(),
         torch_threads=torch.get_num_threads(),
         torch_interop_threads=torch.get_num_interop_threads(),
+        omp_num_threads=os.environ.get('OMP_NUM_THREADS'),
         precision='fp32',
         torch=torch.__version__,
+        torchvision=package_version('torchvision'),
         mmdet=mmdet.__version__,
         mmcv=mmcv.__version__,
         mmengine=mmengine.__version__,
+        det_kd=__version__,
         python=platform.python_version(),
         os=f'{platform.system()} {platform.release()}')
     if torch.device(device).type == 'cuda':

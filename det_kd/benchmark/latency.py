@@ -1,10 +1,11 @@
 """Inference latency at batch 1, with the compared models timed in turn, run by run.
 
-The convention is MMDetection's ``InferenceBenchmark`` (see ``docs/eval_protocols.md`` section 4): one call
+The convention is MMDetection's ``InferenceBenchmark`` (see ``docs/evaluation.md``, latency): one call
 of ``model.test_step`` (data preprocessor + forward + post-processing / NMS, no data loading) per image,
 warm-up calls discarded, CUDA synchronised before each timestamp, and ``fps = timed calls / total time``.
 Here the models are interleaved: round ``r`` runs every model once, in a fixed order, so that a noisy,
-shared machine slows them alike; the median and 90th percentile of the per-call times are reported too.
+shared machine slows them alike; the median and the 10th and 90th percentiles of the per-call times are
+reported too (their p10-p90 range is the timing noise).
 """
 import functools
 import statistics
@@ -32,6 +33,7 @@ class LatencySummary:
     Args:
         runs (int): Number of timed calls.
         median_ms (float): Median time per call in milliseconds.
+        p10_ms (float): 10th percentile (linear interpolation between ranks) in milliseconds.
         p90_ms (float): 90th percentile (linear interpolation between ranks) in milliseconds.
         mean_ms (float): Mean time per call in milliseconds (``1000 / fps``).
         fps (float): ``runs / total time``, MMDetection's FPS.
@@ -39,6 +41,7 @@ class LatencySummary:
 
     runs: int
     median_ms: float
+    p10_ms: float
     p90_ms: float
     mean_ms: float
     fps: float
@@ -53,10 +56,12 @@ class LatencySummary:
         if not times:
             raise ValueError('no timed runs to summarise (runs must be >= 1)')
         total = float(sum(times))
+        p10, p90 = np.percentile(times, [10, 90])
         return cls(
             runs=len(times),
             median_ms=1e3 * statistics.median(times),
-            p90_ms=1e3 * float(np.percentile(times, 90)),
+            p10_ms=1e3 * float(p10),
+            p90_ms=1e3 * float(p90),
             mean_ms=1e3 * total / len(times),
             fps=len(times) / total)
 

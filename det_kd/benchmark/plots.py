@@ -15,7 +15,7 @@ import json
 import os.path as osp
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -41,6 +41,8 @@ class PlotPoint:
         metric (float): The accuracy value.
         latency_ms (float): Median latency.
         params (int): Number of parameters.
+        latency_range_ms (tuple, optional): ``(p10, p90)`` of the timed calls, drawn as an error bar.
+            Defaults to None (no bar).
     """
 
     name: str
@@ -48,6 +50,14 @@ class PlotPoint:
     metric: float
     latency_ms: float
     params: int
+    latency_range_ms: Optional[Tuple[float, float]] = None
+
+
+def point_label(point: PlotPoint) -> str:
+    """The point's name, marked ``(distilled)`` for a distilled student unless its name says so already."""
+    if point.role == 'distilled' and 'distilled' not in point.name:
+        return f'{point.name} (distilled)'
+    return point.name
 
 
 def load_benchmark(path: str) -> dict:
@@ -141,13 +151,22 @@ def make_points(benchmark: dict,
             raise KeyError(
                 f'entry {name!r} is not in the benchmark results (models: {sorted(benchmark["models"])})')
         row = benchmark['models'][name]
+        latency = row['latency']
+        spread = (latency['p10_ms'], latency['p90_ms']) if 'p10_ms' in latency else None  # older: no p10
         points.append(
-            PlotPoint(name, role, read_metric(source, metric), row['latency']['median_ms'], row['params']))
+            PlotPoint(name, role, read_metric(source, metric), latency['median_ms'], row['params'], spread))
     return points
 
 
-def _scatter(ax, points: Sequence[PlotPoint], x_of, xlabel: str, ylabel: str) -> None:
-    """One panel: points by role, labels, and an arrow from each baseline to its distilled student."""
+def _scatter(ax, points: Sequence[PlotPoint], x_of, xlabel: str, ylabel: str,
+             x_range_of: Optional[Callable[[PlotPoint], Optional[Tuple[float, float]]]] = None) -> None:
+    """One panel: points by role, labels, an arrow from each baseline to its distilled student and, with
+    ``x_range_of``, a horizontal bar over each point's ``(low, high)`` range."""
+    for p in points:
+        x_range = x_range_of(p) if x_range_of else None
+        if x_range is not None:
+            ax.errorbar(x_of(p), p.metric, xerr=[[x_of(p) - x_range[0]], [x_range[1] - x_of(p)]], fmt='none',
+                        ecolor=ROLE_STYLES[p.role]['color'], elinewidth=1, capsize=3, zorder=2)
     for role, style in ROLE_STYLES.items():
         chosen = [p for p in points if p.role == role]
         if chosen:
@@ -159,8 +178,8 @@ def _scatter(ax, points: Sequence[PlotPoint], x_of, xlabel: str, ylabel: str) ->
                        zorder=3,
                        **style)
     for p in points:
-        label = f'{p.name} (distilled)' if p.role == 'distilled' else p.name
-        ax.annotate(label, (x_of(p), p.metric), textcoords='offset points', xytext=(5, 5), fontsize=7)
+        ax.annotate(point_label(p), (x_of(p), p.metric), textcoords='offset points', xytext=(5, 5),
+                    fontsize=7)
     baselines: Dict[str, PlotPoint] = {p.name: p for p in points if p.role == 'baseline'}
     for p in points:
         if p.role == 'distilled' and p.name in baselines:
@@ -181,7 +200,8 @@ def plot_accuracy_cost(points: Sequence[PlotPoint],
                        out_path: str,
                        metric_label: str = 'mAP',
                        title: str = '') -> str:
-    """Writes a PNG with two panels: metric against median latency, and against parameters.
+    """Writes a PNG with two panels: metric against median latency (with the p10-p90 bars of the points that
+    have them), and against parameters.
 
     Uses matplotlib's Agg canvas directly (no display, no global backend change).
 
@@ -199,7 +219,9 @@ def plot_accuracy_cost(points: Sequence[PlotPoint],
     figure = Figure(figsize=(11, 4.5))
     FigureCanvasAgg(figure)
     latency_ax, params_ax = figure.subplots(1, 2)
-    _scatter(latency_ax, points, lambda p: p.latency_ms, 'median latency (ms, batch 1)', metric_label)
+    spread = ', bars p10-p90' if any(p.latency_range_ms for p in points) else ''
+    _scatter(latency_ax, points, lambda p: p.latency_ms, f'median latency (ms, batch 1{spread})',
+             metric_label, x_range_of=lambda p: p.latency_range_ms)
     _scatter(params_ax, points, lambda p: p.params / 1e6, 'parameters (M)', metric_label)
     if title:
         figure.suptitle(title, fontsize=10)

@@ -58,6 +58,14 @@ def format_interval(mean: float, low: Optional[float], high: Optional[float], di
     return f'{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]'
 
 
+def format_plus_minus(mean: float, low: Optional[float], high: Optional[float], digits: int = 1) -> str:
+    """``+1.3 ± 0.9`` (the signed mean ± half the interval's width), or the signed mean alone without an
+    interval."""
+    if low is None or high is None:
+        return f'{mean:+.{digits}f}'
+    return f'{mean:+.{digits}f} ± {(high - low) / 2:.{digits}f}'
+
+
 def gap_closed(teacher: float, baseline: float, distilled: float) -> Optional[float]:
     """Fraction of the teacher-baseline gap the distilled student closes (None if the teacher is not better)."""
     gap = teacher - baseline
@@ -192,6 +200,8 @@ def bootstrap_gain_from_predictions(config: str, baseline_predictions: str, dist
 #: hide at IoU 0.5.
 GAIN_METRICS = (('pascal_voc/mAP', 'VOC07 mAP@0.5'), ('coco/bbox_mAP', 'COCO mAP@[.5,.95]'),
                 ('coco/bbox_mAP_75', 'COCO AP@0.75'))
+#: The metric the bootstrap over validation images recomputes (:func:`bootstrap_gain_from_predictions`).
+BOOTSTRAP_METRIC = 'pascal_voc/mAP'
 
 
 def per_seed_percent_values(runs: Mapping[int, Mapping[str, float]],
@@ -248,7 +258,7 @@ def gain_summary(baseline: Dict[str, Dict[int, float]], distilled: Dict[str, Dic
 
 
 def gain_markdown(summary: dict) -> str:
-    """The :func:`gain_summary` record as a markdown table plus one line per bootstrap and a verdict."""
+    """The :func:`gain_summary` record as a markdown table, the bootstrap per seed and a summary line."""
     confidence = summary.get('confidence', 0.95)
     lines = [f'| metric | baseline | distilled | gain, mean [{confidence:.0%} CI over seeds] | per seed | '
              'gap to the teacher closed |', '|---|---|---|---|---|---|']
@@ -264,7 +274,26 @@ def gain_markdown(summary: dict) -> str:
                           for seed, b in sorted(boot.items()))
         lines += ['', f"Bootstrap over the {first['num_images']} validation images ({first['num_samples']} paired "
                   f'resamples, VOC07 mAP@0.5, {confidence:.0%} interval): {cells}.']
-    verdicts = '; '.join(f"{r['title']}: {r['verdict']}" for r in summary['metrics'].values())
-    n = max((r['n'] for r in summary['metrics'].values()), default=0)
-    lines += ['', f'Over {n} paired seed(s): {verdicts}.']
-    return '\n'.join(lines)
+    return '\n'.join(lines + ['', summary_line(summary)])
+
+
+def summary_line(summary: dict) -> str:
+    """The :func:`gain_summary` record in one sentence: each metric's gain, signed, ± half its interval: over
+    the paired seeds when there are several, else over the validation images (the bootstrap of the one seed,
+    :data:`BOOTSTRAP_METRIC` only)."""
+    confidence = summary.get('confidence', 0.95)
+    records = summary['metrics']
+    n = max((r['n'] for r in records.values()), default=0)
+    if n > 1:
+        cells = [f"{r['title']} {format_plus_minus(r['mean'], r['low'], r['high'])}, {r['verdict']}"
+                 for r in records.values()]
+        return f"Over {n} paired seeds (gain ± half its {confidence:.0%} CI over seeds): {'; '.join(cells)}."
+    boot = next(iter(summary['bootstrap'].values()), None)  # of the one seed
+    cells = [f"{r['title']} {format_plus_minus(r['mean'], boot['low'], boot['high'])}"
+             if boot and key == BOOTSTRAP_METRIC else f"{r['title']} {r['mean']:+.1f} (no interval)"
+             for key, r in records.items()]
+    notes = ['one seed is an anecdote: run several seeds']
+    if boot:
+        notes.insert(0, f"gain ± half its {confidence:.0%} bootstrap interval over the {boot['num_images']} "
+                        'validation images')
+    return f"Over {n} paired seed ({'; '.join(notes)}): " + '; '.join(cells) + '.'

@@ -1,4 +1,5 @@
 """Aggregates the demo's per-seed metrics and writes the results table in the paper's form."""
+import itertools
 import statistics
 from typing import Dict, Iterable, List, Mapping, Sequence
 
@@ -29,13 +30,35 @@ def per_seed_percent(runs: Mapping[int, Mapping[str, float]], key: str) -> List[
     return [metric_percent(key, runs[seed][key]) for seed in sorted(runs)]
 
 
+def format_latency(latency: Mapping[str, float]) -> str:
+    """``22.4 (19.8-25.1)``: the median and the p10-p90 range of a ``LatencySummary.to_dict()``, in ms."""
+    return f"{latency['median_ms']:.1f} ({latency['p10_ms']:.1f}-{latency['p90_ms']:.1f})"
+
+
+def latency_noise_notes(models: Sequence[dict]) -> List[str]:
+    """A note for each two models of the same architecture and input size whose p10-p90 latency ranges
+    overlap: their median latencies differ by less than the timing noise (e.g. a baseline and its distilled
+    student, which run the same network)."""
+    notes = []
+    for first, second in itertools.combinations(models, 2):
+        a, b = first['latency'], second['latency']
+        same = (first['architecture'] == second['architecture']
+                and tuple(first['input_size']) == tuple(second['input_size']))
+        if same and max(a['p10_ms'], b['p10_ms']) <= min(a['p90_ms'], b['p90_ms']):
+            notes.append(f"{first['name']} vs {second['name']} ({a['median_ms']:.1f} vs "
+                         f"{b['median_ms']:.1f} ms): same architecture: the latency difference is timing "
+                         'noise (their p10-p90 ranges overlap).')
+    return notes
+
+
 def results_table(models: Sequence[dict]) -> str:
-    """A markdown table: model, student, input size, teacher, metrics (mean ± std over seeds), params, latency.
+    """A markdown table: model, student, input size, teacher, metrics (mean ± std over seeds), params,
+    latency (median and p10-p90 range), and under it :func:`latency_noise_notes`.
 
     Args:
         models (Sequence[dict]): One entry per model with ``name``, ``architecture``, ``input_size``
             (``(width, height)``), ``teacher``, ``runs`` (``{seed: {metric key: value in [0, 1]}}``),
-            ``params`` (count) and ``latency_ms``.
+            ``params`` (count) and ``latency`` (``LatencySummary.to_dict()``).
 
     Returns:
         str: The table, with the metrics of :data:`METRICS` that every model's runs report (the paired
@@ -43,14 +66,15 @@ def results_table(models: Sequence[dict]) -> str:
     """
     metrics = reported_metrics(models)
     header = (['model', 'architecture', 'input', 'teacher'] + [title for _, title in metrics] +
-              ['params (M)', 'CPU ms/img'])
+              ['params (M)', 'CPU ms/img, median (p10-p90)'])
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for model in models:
         cells = [model['name'], model['architecture'], '{}x{}'.format(*model['input_size']), model['teacher']]
         cells += [format_mean_std(per_seed_percent(model['runs'], key)) for key, _ in metrics]
-        cells += [f"{model['params'] / 1e6:.2f}", f"{model['latency_ms']:.1f}"]
+        cells += [f"{model['params'] / 1e6:.2f}", format_latency(model['latency'])]
         lines.append('| ' + ' | '.join(cells) + ' |')
-    return '\n'.join(lines)
+    notes = latency_noise_notes(models)
+    return '\n'.join(lines + ([''] + notes if notes else []))
 
 
 def metrics_in_all(runs: Iterable[Mapping[str, float]], metrics: Sequence[tuple] = METRICS) -> List[tuple]:
@@ -66,6 +90,6 @@ def reported_metrics(models: Sequence[dict]) -> List[tuple]:
 
 
 def seeds_summary(models: Sequence[dict]) -> Dict[str, Dict[str, List[float]]]:
-    """``{model name: {metric key: [percent per seed]}}`` for the JSON record."""
+    """``{model role: {metric key: [percent per seed, in seed order]}}`` for the JSON record."""
     metrics = reported_metrics(models)
-    return {m['name']: {key: per_seed_percent(m['runs'], key) for key, _ in metrics} for m in models}
+    return {m['role']: {key: per_seed_percent(m['runs'], key) for key, _ in metrics} for m in models}

@@ -58,9 +58,11 @@ def test_percentile_math():
     summary = LatencySummary.from_times([float(s) for s in range(1, 11)])  # 1..10 s
     assert summary.median_ms == pytest.approx(5500.0)
     assert summary.p90_ms == pytest.approx(9100.0)  # linear interpolation: 9 + 0.1 * (10 - 9)
+    assert summary.p10_ms == pytest.approx(1900.0)  # 1 + 0.9 * (2 - 1)
     assert summary.mean_ms == pytest.approx(5500.0)
     assert summary.fps == pytest.approx(10 / 55)
-    assert LatencySummary.from_times([2.0]).p90_ms == pytest.approx(2000.0)
+    one = LatencySummary.from_times([2.0])
+    assert one.p10_ms == one.median_ms == one.p90_ms == pytest.approx(2000.0)
     with pytest.raises(ValueError, match='no timed runs'):
         LatencySummary.from_times([])
 

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from det_kd.benchmark.plots import load_benchmark, make_points, plot_accuracy_cost, read_metric
+from det_kd.benchmark.plots import (PlotPoint, load_benchmark, make_points, plot_accuracy_cost, point_label,
+                                   read_metric)
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 
@@ -79,3 +80,21 @@ def test_plot_writes_png(tmp_path):
         make_points(bench, [('vgg16', 'student', str(metrics['teacher']))])
     with pytest.raises(KeyError, match='not in the benchmark'):
         make_points(bench, [('resnet', 'teacher', str(metrics['teacher']))])
+
+
+def test_labels_name_a_distilled_student_once_and_latency_bars_are_read(tmp_path):
+    assert point_label(PlotPoint('alexnet', 'distilled', 0.3, 9.0, 1)) == 'alexnet (distilled)'
+    assert point_label(PlotPoint('distilled student', 'distilled', 0.3, 9.0, 1)) == 'distilled student'
+    assert point_label(PlotPoint('alexnet', 'baseline', 0.3, 9.0, 1)) == 'alexnet'
+    path = tmp_path / 'latency.json'
+    path.write_text(json.dumps(dict(models=[
+        dict(name='vgg16', params=30, latency=dict(median_ms=40.0, p10_ms=38.0, p90_ms=45.0)),
+        dict(name='alexnet', params=8, latency=dict(median_ms=20.0, p10_ms=18.0, p90_ms=25.0))])))
+    metric = tmp_path / 'metric.json'
+    metric.write_text(json.dumps({'pascal_voc/mAP': 0.3}))
+    points = make_points(load_benchmark(str(path)), [('vgg16', 'teacher', str(metric)),
+                                                     ('alexnet', 'baseline', str(metric)),
+                                                     ('alexnet', 'distilled', str(metric))])
+    assert [p.latency_range_ms for p in points] == [(38.0, 45.0), (18.0, 25.0), (18.0, 25.0)]
+    data = open(plot_accuracy_cost(points, str(tmp_path / 'plot.png')), 'rb').read()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 5000

@@ -12,10 +12,19 @@ def test_demo_runs_end_to_end_at_toy_size_and_resumes(tmp_path):
             '--epochs', '1', '--latency-runs', '2', '--no-progress']
     out = run_tool('demo.py', args, cwd=tmp_path)
     assert '| teacher |' in out and '| distilled student |' in out and 'Distilled minus baseline' in out
+    assert 'CPU ms/img, median (p10-p90) |' in out and 'Over 1 paired seed (' in out
     results = json.loads((work_dir / 'results.json').read_text())
-    assert set(results['per_seed']) == {'teacher', 'baseline student', 'distilled student'}
+    roles = {'teacher', 'baseline', 'distilled'}  # one naming: the roles key every record
+    assert set(results['per_seed']) == set(results['costs']) == set(results['titles']) == roles
     for model in results['per_seed'].values():
         assert all(0.0 <= v[0] <= 100.0 for v in model.values())
+    voc = results['gain']['metrics']['pascal_voc/mAP']  # the paired deltas with their interval
+    assert set(voc['gains']) == {'0'} and {'mean', 'low', 'high', 'n'} <= set(voc)
+    environment = results['environment']
+    assert {'torch', 'torchvision', 'mmcv', 'mmengine', 'mmdet', 'det_kd', 'cpu_model', 'torch_threads',
+            'omp_num_threads'} <= set(environment)
+    assert all(len(environment['load_average'][when]) == 3 for when in ('start', 'end'))
+    assert all(cost['latency']['p10_ms'] <= cost['latency']['p90_ms'] for cost in results['costs'].values())
     assert results['costs']['teacher']['params'] > results['costs']['baseline']['params']
     # the demo configs resize to fit 256x192 (keep_ratio): the 160x120 images run upscaled
     assert all(cost['input_size'] == [256, 192] for cost in results['costs'].values())
@@ -23,6 +32,7 @@ def test_demo_runs_end_to_end_at_toy_size_and_resumes(tmp_path):
     assert (work_dir / 'results.md').read_text().startswith('# det_kd demo')
     for role in ('teacher', 'baseline', 'distilled'):
         assert (work_dir / 'seed0' / role / 'train.log').exists()
+    assert 'pkg_resources' not in out + (work_dir / 'seed0' / 'distilled' / 'train.log').read_text()
     assert (work_dir / 'seed0' / 'distilled' / 'student.pth').exists()
 
     # A rerun into the same work dir is refused (it would overwrite the checkpoints); --resume reads the

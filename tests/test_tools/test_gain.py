@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from det_kd.demo.gain import (format_interval, gain_markdown, gain_summary, gap_closed, interval_verdict,
-                              paired_gains, paired_seed_interval)
+from det_kd.demo.gain import (format_interval, format_plus_minus, gain_markdown, gain_summary, gap_closed,
+                              interval_verdict, paired_gains, paired_seed_interval, summary_line)
 
 
 def test_paired_seed_interval_is_the_student_t_interval_of_the_mean():
@@ -27,6 +27,9 @@ def test_verdicts_and_formatting():
     assert 'one seed is an anecdote' in interval_verdict(None, None)
     assert format_interval(1.3, 0.4, 2.2) == '+1.3 [+0.4, +2.2]'
     assert format_interval(-0.5, None, None) == '-0.5'
+    assert format_plus_minus(1.3, 0.4, 2.4) == '+1.3 ± 1.0'  # ± half the interval's width
+    assert format_plus_minus(-0.5, -1.5, 0.3) == '-0.5 ± 0.9'
+    assert format_plus_minus(0.7, None, None) == '+0.7'
     assert gap_closed(25.0, 12.0, 15.25) == pytest.approx(0.25)
     assert gap_closed(10.0, 12.0, 13.0) is None  # the teacher is not better: nothing to close
 
@@ -50,4 +53,20 @@ def test_gain_summary_and_markdown():
     text = gain_markdown(summary)
     assert '| VOC07 mAP@0.5 | 11.0 | 13.7 | +2.7 [' in text and '| +3.0, +2.0, +3.0 | 22 % |' in text
     assert 'Bootstrap over the 500 validation images (1000 paired resamples' in text and 'seed 0: +3.0 [+1.0, +5.0]' in text
-    assert 'Over 3 paired seed(s): VOC07 mAP@0.5: the interval excludes 0: the gain is positive' in text
+    half = voc['high'] - voc['mean']
+    assert text.splitlines()[-1] == summary_line(summary)
+    assert summary_line(summary).startswith(
+        f'Over 3 paired seeds (gain ± half its 95% CI over seeds): VOC07 mAP@0.5 +2.7 ± {half:.1f}, the interval '
+        'excludes 0: the gain is positive; COCO mAP@[.5,.95] +0.0 ± ')
+
+
+def test_one_seed_summary_line_is_signed_with_the_bootstrap_interval():
+    base = {'pascal_voc/mAP': {0: 12.0}, 'coco/bbox_mAP': {0: 5.0}}
+    dist = {'pascal_voc/mAP': {0: 10.7}, 'coco/bbox_mAP': {0: 5.6}}
+    boot = {0: dict(gain=-1.3, low=-3.4, high=0.6, num_images=500, num_samples=1000)}
+    assert summary_line(gain_summary(base, dist, bootstrap=boot)) == (
+        'Over 1 paired seed (gain ± half its 95% bootstrap interval over the 500 validation images; one seed '
+        'is an anecdote: run several seeds): VOC07 mAP@0.5 -1.3 ± 2.0; COCO mAP@[.5,.95] +0.6 (no interval).')
+    assert summary_line(gain_summary(base, dist)) == (
+        'Over 1 paired seed (one seed is an anecdote: run several seeds): VOC07 mAP@0.5 -1.3 (no interval); '
+        'COCO mAP@[.5,.95] +0.6 (no interval).')
