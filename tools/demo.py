@@ -128,6 +128,9 @@ def main() -> None:
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
     progress = not args.no_progress
+    threads = os.environ.get('OMP_NUM_THREADS')
+    print(f"[demo] OMP_NUM_THREADS={threads or 'unset (every core)'}; on a shared machine run one-thread jobs "
+          '(OMP_NUM_THREADS=1): oversubscribed threads are several times slower')
     print(f'[demo] generating {args.num_train} + {args.num_val} synthetic images in {work_dir}/data/synthetic')
     generate_dataset(osp.join(work_dir, 'data', 'synthetic'), num_train=args.num_train, num_val=args.num_val,
                      img_size=tuple(args.img_size), seed=0, formats=('coco', ), progress=progress)
