@@ -5,12 +5,12 @@ A stage keeps what it has done in its run directory, so a sweep killed half-way 
 checkpoint resumes through MMEngine's ``--resume``. ``stage.json`` records the stage's config and options; a
 stage started with other settings is never continued.
 """
-import glob
 import json
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Union
 
+from det_kd.utils.work_dir_guard import existing_checkpoints
 from .stages import StageError, latest_test_metrics, run_tool
 
 #: The file in a run directory that records the stage's settings.
@@ -29,7 +29,7 @@ def stage_progress(run_dir: str, epochs: int, export: bool) -> str:
         except FileNotFoundError:
             tested = False
         return 'tested' if tested and osp.isfile(final) else 'trained'
-    if osp.isfile(osp.join(run_dir, 'last_checkpoint')) or glob.glob(osp.join(run_dir, '*.pth')):
+    if existing_checkpoints(run_dir):
         return 'started'
     return 'new'
 
