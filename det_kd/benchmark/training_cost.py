@@ -33,7 +33,6 @@ from torch import Tensor, nn
 from mmdet.registry import MODELS
 
 from ..models.detectors import DISTILLATION_ONLY_PREFIXES, KDFasterRCNN
-from ..models.detectors import kd_faster_rcnn as kd_module
 from ..models.distillation.recorders import MethodCallRecorder
 from ..models.distillation.teacher import load_teacher_model_config
 from ..synthetic import SceneConfig, generate_scene
@@ -405,16 +404,23 @@ def _teacher_sections(distiller: KDFasterRCNN) -> Dict[str, Tuple[object, str]]:
     }
 
 
-#: The distillation terms of ``KDFasterRCNN.loss`` (everything (c) computes that (a) + (b) do not).
-DISTILLATION_TERM_SECTIONS = ('  hint loss (_hint_losses)', '  teacher RPN alignment (_align_teacher_rpn)',
-                              '  RPN distillation losses', '  RCN distillation losses')
+#: The teacher RPN's alignment to the student's anchors, timed with the terms (it exists only for them).
+RPN_ALIGNMENT_SECTION = '  teacher RPN alignment (_align_teacher_rpn)'
+#: Every distillation term of ``KDFasterRCNN.distill_terms`` is timed as ``'  term <name> (<type>)'``.
+TERM_SECTION_PREFIX = '  term '
+
+
+def is_distillation_section(name: str) -> bool:
+    """Whether a section of (c) is distillation work the student step (a) does not do (terms, alignment)."""
+    return name == RPN_ALIGNMENT_SECTION or name.startswith(TERM_SECTION_PREFIX)
 
 
 def _distillation_term_sections(distiller: KDFasterRCNN) -> Dict[str, Tuple[object, str]]:
-    """The distillation terms inside (c)'s loss."""
-    owners = ((distiller, '_hint_losses'), (distiller, '_align_teacher_rpn'),
-              (kd_module, 'rpn_distillation_losses'), (kd_module, 'rcn_distillation_losses'))
-    return dict(zip(DISTILLATION_TERM_SECTIONS, owners))
+    """The distillation terms inside (c)'s loss: the RPN alignment and each term's forward."""
+    sections = {RPN_ALIGNMENT_SECTION: (distiller, '_align_teacher_rpn')}
+    for name, term in distiller.distill_terms.items():
+        sections[f'{TERM_SECTION_PREFIX}{name} ({type(term).__name__})'] = (term, 'forward')
+    return sections
 
 
 def breakdown_sections(setup: TrainingCostSetup) -> Dict[str, Dict[str, Tuple[object, str]]]:
@@ -473,7 +479,7 @@ def overhead_breakdown(breakdown: Mapping[str, Mapping[str, float]]) -> Dict[str
     a, b, c = (breakdown[step] for step in STEPS)
     loss = 'forward + losses (loss)'
     update = 'backward + optimizer step (update_params)'
-    terms = sum(c[name] for name in DISTILLATION_TERM_SECTIONS)
+    terms = sum(value for name, value in c.items() if is_distillation_section(name))
     parts = {
         'teacher forward': c[TEACHER_FORWARD_SECTION] - b[TEACHER_FORWARD_SECTION],
         'distillation terms': terms,

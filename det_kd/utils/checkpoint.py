@@ -72,9 +72,9 @@ def load_checkpoint_strictly(model: nn.Module, checkpoint: str, what: str = 'che
     if problems:
         details = '; '.join(f'{len(keys)} {name}: {keys[:8]}{" ..." if len(keys) > 8 else ""}'
                             for name, keys in problems)
-        hint = (' (a checkpoint saved by a distillation run holds `distill_adapters.*`: export the '
+        hint = (' (a checkpoint saved by a distillation run holds `distill_terms.*`: export the '
                 'student with tools/export_student.py first)' if any(
-                    k.startswith('distill_adapters.') for k in unexpected) else '')
+                    k.startswith(('distill_terms.', 'distill_adapters.')) for k in unexpected) else '')
         raise ValueError(f'{what} {checkpoint!r} does not match the model: {details}{hint}')
     model.load_state_dict(state_dict, strict=True)
 

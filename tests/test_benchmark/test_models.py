@@ -20,7 +20,7 @@ def test_unknown_config_path():
 def test_checkpoint_mismatch_names_the_file(tmp_path):
     model = build_detector(load_config(TINY).model, config=TINY)
     state = model.state_dict()
-    state['distill_adapters.0.conv.weight'] = torch.zeros(1)
+    state['distill_terms.hint.adapters.0.conv.weight'] = torch.zeros(1)
     del state['rpn_head.rpn_conv.weight']
     path = str(tmp_path / 'student.pth')
     torch.save(dict(state_dict=state), path)

@@ -50,10 +50,11 @@ def test_overhead_split_adds_up():
         loss: 126.0,
         update: 40.0,
         TEACHER_FORWARD_SECTION: 52.0,
-        '  hint loss (_hint_losses)': 5.0,
+        '  term hint (HintTerm)': 5.0,
         '  teacher RPN alignment (_align_teacher_rpn)': 0.0,
-        '  RPN distillation losses': 3.0,
-        '  RCN distillation losses': 2.0
+        '  term rpn_cls (RPNSoftClassTerm)': 2.0,
+        '  term rpn_reg (RPNBoundedRegressionTerm)': 1.0,
+        '  term rcn_cls (RCNSoftClassTerm)': 2.0
     }
     parts = overhead_breakdown(dict(zip(STEPS, (student, teacher, distill))))
     assert parts['total'] == pytest.approx(20.0)

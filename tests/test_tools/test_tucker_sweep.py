@@ -71,9 +71,10 @@ def test_check_student_loaded_allows_only_the_adaptation_layers_to_be_missing(tm
     log.write_text(LOAD_LOG.format(warning=''))
     assert tool.check_student_loaded(str(log), '/runs/tucker.pth') == []
     log.write_text(LOAD_LOG.format(warning='The model and loaded state dict do not match exactly\n\nmissing keys in '
-                                   'source state_dict: distill_adapters.0.conv.weight, distill_adapters.0.conv.bias\n'))
+                                   'source state_dict: distill_terms.hint.adapters.0.conv.weight, '
+                                   'distill_terms.hint.adapters.0.conv.bias\n'))
     assert tool.check_student_loaded(str(log), '/runs/tucker.pth') == [
-        'distill_adapters.0.conv.weight', 'distill_adapters.0.conv.bias']
+        'distill_terms.hint.adapters.0.conv.weight', 'distill_terms.hint.adapters.0.conv.bias']
     log.write_text(LOAD_LOG.format(warning='The model and loaded state dict do not match exactly\n\nmissing keys in '
                                    'source state_dict: backbone.features.3.core.weight\n'))
     with pytest.raises(StageError, match='student keys not loaded: backbone.features.3.core.weight'):
@@ -98,7 +99,8 @@ def test_sweep_runs_end_to_end_at_toy_size(tmp_path, teacher_checkpoint):
         assert len(row['finetuned']) == len(row['distilled']) == 1
         assert row['params'] < results['dense']['params']
         # load_from (the decomposed weights) loaded into the distillation model: only its adapters were missing
-        assert row['kd_keys_not_loaded'] == [['distill_adapters.0.conv.weight', 'distill_adapters.0.conv.bias']]
+        assert row['kd_keys_not_loaded'] == [
+            ['distill_terms.hint.adapters.0.conv.weight', 'distill_terms.hint.adapters.0.conv.bias']]
         # the teacher was not overwritten: the same score inside the distillation run as in its own test
         assert row['teacher_in_kd_log'] == pytest.approx(results['teacher']['metric'], abs=1e-6)
     assert (work_dir / 'tucker_sweep.md').read_text().startswith('# Tucker compression sweep')

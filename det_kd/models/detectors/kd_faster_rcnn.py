@@ -1,7 +1,7 @@
 """Faster R-CNN student distilled from a frozen teacher (Chen et al., NeurIPS 2017)."""
 import contextlib
 import copy
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -13,19 +13,32 @@ from mmdet.registry import MODELS
 from mmdet.structures import OptSampleList, SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 
-from ..distillation.compatibility import (check_same_anchor_shapes, check_same_anchors, check_same_box_coder,
-                                          check_same_roi_classes)
-from ..distillation.head_distillation import rcn_distillation_losses, rpn_distillation_losses
-from ..distillation.hint_adapter import HintAdapter
 from ..distillation.hint_pairs import HINT_PAIR_KEYS, check_hint_pairs  # noqa: F401  (HINT_PAIR_KEYS re-exported)
-from ..distillation.receptive_field import as_geometry, feature_geometry, rescale_geometry
+from ..distillation.receptive_field import feature_geometry
 from ..distillation.recorders import MethodCallRecorder, ModuleOutputRecorder
 from ..distillation.resolution import rescale_batch
 from ..distillation.teacher import build_teacher
+from ..distillation.terms import (DistillationInputs, DistillationTerm, FeatureDistillationTerm, RCNOutputs,
+                                  RPNOutputs)
+from ..distillation.terms.base import HintLayer
+from ..distillation.terms.feature_term import check_term_name
 from ...utils.settings import check_number
 
-#: State-dict prefixes that exist only for distillation; ``tools/export_student.py`` drops them.
-DISTILLATION_ONLY_PREFIXES = ('distill_adapters.', )
+#: State-dict prefixes that exist only for distillation; ``tools/export_student.py`` drops them
+#: (``distill_adapters.`` is where checkpoints saved before the terms became modules keep the hint adapters).
+DISTILLATION_ONLY_PREFIXES = ('distill_terms.', 'distill_adapters.')
+
+#: Where checkpoints saved before the terms became modules keep the hint adapters, and where they are now.
+LEGACY_ADAPTER_PREFIX, HINT_ADAPTER_PREFIX = 'distill_adapters.', 'distill_terms.hint.adapters.'
+
+#: The paper's terms: ``distill`` key -> (term name in ``distill_terms``, term type).
+PAPER_TERMS = {
+    'loss_hint': ('hint', 'HintTerm'),
+    'rpn_cls': ('rpn_cls', 'RPNSoftClassTerm'),
+    'rpn_reg': ('rpn_reg', 'RPNBoundedRegressionTerm'),
+    'rcn_cls': ('rcn_cls', 'RCNSoftClassTerm'),
+    'rcn_reg': ('rcn_reg', 'RCNBoundedRegressionTerm'),
+}
 
 #: The paper's defaults: lambda = 1 (the heads' own loss weights), gamma = 0.5, nu = 0.5, w_bg = 1.5,
 #: T = 1, mu = 0.5 (not given), m = 0 (not given). Set a term to None to switch it off.
@@ -36,9 +49,8 @@ PAPER_DISTILL_DEFAULTS = dict(
     rpn_reg=dict(type='TeacherBoundedRegressionLoss', nu=0.5, margin=0.0, mode='bounded'),
     rcn_cls=dict(type='WeightedSoftCrossEntropyLoss', mu=0.5, bg_weight=1.5, T=1.0),
     rcn_reg=dict(type='TeacherBoundedRegressionLoss', nu=0.5, margin=0.0, mode='bounded'),
+    terms=[],
     probe_size=128)
-
-HintLayer = Union[int, str]
 
 
 @MODELS.register_module()
@@ -75,6 +87,13 @@ class KDFasterRCNN(TwoStageDetector):
               cover or that lie on the batch padding, optionally with ``student_geometry`` /
               ``teacher_geometry=(stride, offset)`` instead of the measured receptive-field geometry).
             - ``loss_hint``, ``rpn_cls``, ``rpn_reg``, ``rcn_cls``, ``rcn_reg``: loss configs, or None.
+              They become the terms ``hint`` (:class:`~det_kd.models.distillation.terms.HintTerm` on
+              ``hints``), ``rpn_cls``, ``rpn_reg``, ``rcn_cls`` and ``rcn_reg`` of :attr:`distill_terms`.
+            - ``terms``: more terms, each a config of a registered
+              :class:`~det_kd.models.distillation.terms.DistillationTerm` (e.g.
+              ``dict(type='AttentionTransferTerm', pairs=[dict(student=0, teacher=0)], loss_weight=1000.)``),
+              optionally with a ``name`` (its key in :attr:`distill_terms`; feature terms log
+              ``loss_<name>``).
             - ``rpn_align``: ``'grid'`` (default: the two anchor grids coincide; maps that differ in extent
               by backbone padding are compared on the positions both have, anchors outside the teacher's
               map get no distillation; a teacher at r times the student's resolution, r an integer, pairs
@@ -132,19 +151,14 @@ class KDFasterRCNN(TwoStageDetector):
 
         distill = self._merge_distill_defaults(distill)
         self.rpn_align = distill['rpn_align']
-        self.loss_hint = self._build_distill_loss(distill, 'loss_hint')
-        self.rpn_kd_cls = self._build_distill_loss(distill, 'rpn_cls')
-        self.rpn_kd_reg = self._build_distill_loss(distill, 'rpn_reg')
-        self.rcn_kd_cls = self._build_distill_loss(distill, 'rcn_cls')
-        self.rcn_kd_reg = self._build_distill_loss(distill, 'rcn_reg')
-        if self.rpn_kd_cls is not None:
-            self.rpn_kd_cls.use_sigmoid = bool(self.rpn_head.use_sigmoid_cls)
-        self._check_teacher_compatibility()
-        hint_pairs = check_hint_pairs(distill['hints'], self.loss_hint is not None)
-        self.hint_pairs: List[Dict[str, Any]] = hint_pairs if self.loss_hint else []
+        #: The active distillation terms by name, in the order their losses are added.
+        self.distill_terms = self._build_terms(distill)
+        for term in self.distill_terms.values():
+            term.check_compatibility(self)
         probe_size = check_number(distill['probe_size'], 'KDFasterRCNN.distill.probe_size', 16, 4096, integer=True)
         with torch.random.fork_rng(devices=[]):  # adapters do not shift the student's random stream
-            self.distill_adapters = self._build_hint_adapters(probe_size)
+            self._build_adapters(probe_size)
+        self._register_load_state_dict_pre_hook(self._rename_legacy_keys)
 
     # ------------------------------------------------------------------ construction
     @staticmethod
@@ -164,46 +178,54 @@ class KDFasterRCNN(TwoStageDetector):
         return merged
 
     @staticmethod
-    def _build_distill_loss(distill: dict, key: str) -> Optional[nn.Module]:
-        """Builds ``distill[key]`` (None when off); a bad setting's error names ``distill.<key>``."""
-        cfg = distill[key]
-        if not cfg:
-            return None
-        if not isinstance(cfg, dict):
-            raise TypeError(f'KDFasterRCNN.distill.{key} must be a loss config dict or None, got {cfg!r}')
+    def _build_term(cfg: Any, where: str, **defaults: Any) -> DistillationTerm:
+        """Builds one term; a bad setting's error names ``where`` (``KDFasterRCNN.distill.<key>``)."""
+        if not isinstance(cfg, dict) or 'type' not in cfg:
+            raise TypeError(f'{where} must be a config dict with a `type`, got {cfg!r}')
         try:
-            return MODELS.build(cfg)
+            term = MODELS.build(dict(cfg, **defaults))
         except (TypeError, ValueError, KeyError) as error:
-            raise type(error)(f'KDFasterRCNN.distill.{key}: {error}') from error
+            raise type(error)(f'{where}: {error}') from error
+        if not isinstance(term, DistillationTerm):
+            raise TypeError(f'{where}: {cfg["type"]} is a {type(term).__name__}, not a DistillationTerm')
+        return term
 
-    def _check_teacher_compatibility(self) -> None:
-        if self.distills_rpn:
-            if not getattr(self.teacher, 'with_rpn', False):
-                raise ValueError('rpn distillation is on but the teacher has no rpn_head')
-            if self.rpn_align == 'grid':
-                ratio = self.teacher_resolution_ratio
-                if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
-                    raise ValueError(f'rpn distillation: the teacher sees the image {ratio:g}x the student\'s '
-                                     "size; rpn_align='grid' pairs anchors only at an integer ratio >= 1. Set "
-                                     "distill.rpn_align='resample' or switch rpn_cls / rpn_reg off")
-                check_same_anchors(self.rpn_head, self.teacher.rpn_head, teacher_scale=round(ratio))
-            elif self.rpn_head.num_base_priors != self.teacher.rpn_head.num_base_priors:
-                raise ValueError('rpn distillation: the two RPNs have a different number of anchors per '
-                                 'position; resampling cannot pair them')
-            else:
-                check_same_anchor_shapes(self.rpn_head, self.teacher.rpn_head, self.teacher_resolution_ratio)
-            if self.rpn_kd_reg is not None:
-                check_same_box_coder(self.rpn_head, self.teacher.rpn_head, 'rpn distillation')
-        if self.distills_rcn:
-            if not getattr(self.teacher, 'with_roi_head', False):
-                raise ValueError('rcn distillation is on but the teacher has no roi_head')
-            check_same_roi_classes(self.roi_head.bbox_head, self.teacher.roi_head.bbox_head)
-            if self.rcn_kd_reg is not None:
-                check_same_box_coder(self.roi_head.bbox_head, self.teacher.roi_head.bbox_head,
-                                     'rcn distillation')
+    def _build_terms(self, distill: dict) -> nn.ModuleDict:
+        """The paper's terms from their keys (those that are not None), then ``distill.terms``."""
+        hint_pairs = check_hint_pairs(distill['hints'], bool(distill['loss_hint']))
+        terms = nn.ModuleDict()
+        for key, (name, term_type) in PAPER_TERMS.items():
+            cfg = distill[key]
+            if not cfg:
+                continue
+            if not isinstance(cfg, dict):
+                raise TypeError(f'KDFasterRCNN.distill.{key} must be a loss config dict or None, got {cfg!r}')
+            extra = dict(pairs=hint_pairs) if term_type == 'HintTerm' else {}
+            terms[name] = self._build_term(dict(type=term_type, loss=cfg), f'KDFasterRCNN.distill.{key}', **extra)
+        extra_terms = distill['terms']
+        if not isinstance(extra_terms, (list, tuple)):
+            raise TypeError(f'KDFasterRCNN.distill.terms must be a list of term configs, got {extra_terms!r}')
+        for index, cfg in enumerate(extra_terms):
+            where = f'KDFasterRCNN.distill.terms[{index}]'
+            term = self._build_term(cfg, where)
+            name = check_term_name(getattr(term, 'name', None) or type(term).__name__, where)
+            clash = [key for key in term.loss_keys for other in terms.values() if key in other.loss_keys]
+            if name in terms or clash:
+                raise ValueError(f'{where}: a term named {name!r} (losses {list(term.loss_keys)}) is already '
+                                 f'configured; give this one another `name`')
+            terms[name] = term
+        return terms
 
-    def _build_hint_adapters(self, probe_size: int) -> nn.ModuleList:
-        """Reads the paired layers' channels from a zero image and builds one adapter per pair.
+    @staticmethod
+    def _rename_legacy_keys(state_dict: dict, prefix: str, *args: Any) -> None:
+        """Loads a checkpoint saved before the terms became modules: ``distill_adapters.*`` are the hint
+        term's adapters."""
+        legacy = prefix + LEGACY_ADAPTER_PREFIX
+        for key in [k for k in state_dict if k.startswith(legacy)]:
+            state_dict[prefix + HINT_ADAPTER_PREFIX + key[len(legacy):]] = state_dict.pop(key)
+
+    def _build_adapters(self, probe_size: int) -> None:
+        """Reads the paired layers' channels from a zero image and builds every feature term's adapters.
 
         With ``align='centre'`` each side's receptive-field geometry is the pair's ``student_geometry`` /
         ``teacher_geometry`` ``(stride, offset)`` (in that model's input pixels) if given, else measured by
@@ -211,37 +233,80 @@ class KDFasterRCNN(TwoStageDetector):
         pixels of the batch (the frame of the samples' ``img_shape``), so that a teacher or student at
         another resolution (``teacher.input_scale``, ``student_input_scale``) pairs up too.
         """
-        adapters = nn.ModuleList()
-        if not self.hint_pairs:
-            return adapters
+        feature_terms = [t for t in self.distill_terms.values() if isinstance(t, FeatureDistillationTerm)]
+        if not feature_terms:
+            return
         probe = torch.zeros(1, 3, probe_size, probe_size)
-        student_maps = self._probe_layers(self, [p['student'] for p in self.hint_pairs],
-                                          rescale_batch(probe, [], self.student_input_scale)[0], 'student')
-        teacher_probe = self._resize_for_teacher(probe)
-        teacher_maps = self._probe_layers(self.teacher, [p['teacher'] for p in self.hint_pairs],
-                                          teacher_probe, 'teacher')
-        for index, pair in enumerate(self.hint_pairs):
-            name = f"hint pair {index} (student {pair['student']!r} -> teacher {pair['teacher']!r})"
-            align = pair.get('align', 'pad')
-            if self.teacher_resolution_ratio != 1.0 and align == 'pad':
-                raise ValueError(f'{name}: the teacher sees the image {self.teacher_resolution_ratio:g}x the '
-                                 "student's size (teacher.input_scale, student_input_scale); needs "
-                                 "align='resample' or 'centre'")
-            geometries = {}
-            for owner, model, scale in (('student', self, self.student_input_scale),
-                                        ('teacher', self.teacher, self.teacher_input_scale)):
-                given = pair.get(f'{owner}_geometry')
-                if align != 'centre':
-                    if given is not None:
-                        raise ValueError(f"{name}: {owner}_geometry is only used with align='centre'")
-                    continue
-                geometry = (as_geometry(given, f'{name}: {owner}_geometry') if given is not None else
-                            feature_geometry(model, pair[owner], owner))
-                geometries[f'{owner}_geometry'] = rescale_geometry(geometry, scale)
-            adapters.append(
-                HintAdapter(student_maps[index].shape[1], teacher_maps[index].shape[1],
-                            adapter=pair.get('adapter', 'conv1x1'), align=align, name=name, **geometries))
-        return adapters
+        student_layers, teacher_layers = self.student_layers, self.teacher_layers
+        student_maps = dict(zip(student_layers, self._probe_layers(
+            self, student_layers, rescale_batch(probe, [], self.student_input_scale)[0], 'student')))
+        teacher_maps = dict(zip(teacher_layers, self._probe_layers(
+            self.teacher, teacher_layers, self._resize_for_teacher(probe), 'teacher')))
+        models = dict(student=self, teacher=self.teacher)
+        scales = dict(student=self.student_input_scale, teacher=self.teacher_input_scale)
+        for term in feature_terms:
+            term.build_adapters(student_maps, teacher_maps,
+                                lambda owner, layer: feature_geometry(models[owner], layer, owner), scales,
+                                self.teacher_resolution_ratio)
+
+    # ------------------------------------------------------------------ what the terms use
+    @staticmethod
+    def _unique(layers: List[HintLayer]) -> List[HintLayer]:
+        return list(dict.fromkeys(layers))
+
+    @property
+    def student_layers(self) -> List[HintLayer]:
+        """The student layers the terms compare, each once."""
+        return self._unique([layer for term in self.distill_terms.values() for layer in term.student_layers()])
+
+    @property
+    def teacher_layers(self) -> List[HintLayer]:
+        """The teacher layers the terms compare, each once."""
+        return self._unique([layer for term in self.distill_terms.values() for layer in term.teacher_layers()])
+
+    @property
+    def distillation_loss_keys(self) -> Tuple[str, ...]:
+        """The ``loss_*`` entries the terms add to the student's losses."""
+        return tuple(key for term in self.distill_terms.values() for key in term.loss_keys)
+
+    def _term_loss(self, name: str) -> Optional[nn.Module]:
+        term = self.distill_terms[name] if name in self.distill_terms else None
+        return None if term is None else term.loss
+
+    @property
+    def loss_hint(self) -> Optional[nn.Module]:
+        """The paper's hint loss module (None when off)."""
+        return self._term_loss('hint')
+
+    @property
+    def rpn_kd_cls(self) -> Optional[nn.Module]:
+        """The paper's soft RPN classification loss module (None when off)."""
+        return self._term_loss('rpn_cls')
+
+    @property
+    def rpn_kd_reg(self) -> Optional[nn.Module]:
+        """The paper's bounded RPN regression loss module (None when off)."""
+        return self._term_loss('rpn_reg')
+
+    @property
+    def rcn_kd_cls(self) -> Optional[nn.Module]:
+        """The paper's soft RCN classification loss module (None when off)."""
+        return self._term_loss('rcn_cls')
+
+    @property
+    def rcn_kd_reg(self) -> Optional[nn.Module]:
+        """The paper's bounded RCN regression loss module (None when off)."""
+        return self._term_loss('rcn_reg')
+
+    @property
+    def hint_pairs(self) -> List[Dict[str, Any]]:
+        """The hint term's pairs ([] when the hint is off)."""
+        return self.distill_terms['hint'].pairs if 'hint' in self.distill_terms else []
+
+    @property
+    def distill_adapters(self) -> nn.ModuleList:
+        """The hint term's adapters, one per hint pair (empty when the hint is off)."""
+        return self.distill_terms['hint'].adapters if 'hint' in self.distill_terms else nn.ModuleList()
 
     @staticmethod
     def _probe_layers(model: nn.Module, layers: List[HintLayer], image: Tensor, owner: str) -> List[Tensor]:
@@ -328,13 +393,13 @@ class KDFasterRCNN(TwoStageDetector):
     # ------------------------------------------------------------------ training
     @property
     def distills_rpn(self) -> bool:
-        """Whether an RPN term is on (the teacher then runs its RPN head on the same anchors)."""
-        return self.rpn_kd_cls is not None or self.rpn_kd_reg is not None
+        """Whether a term uses the RPN (the teacher then runs its RPN head on the same anchors)."""
+        return any(term.uses_rpn for term in self.distill_terms.values())
 
     @property
     def distills_rcn(self) -> bool:
-        """Whether an RCN term is on (the teacher's RoI head then runs on the student's sampled RoIs)."""
-        return self.rcn_kd_cls is not None or self.rcn_kd_reg is not None
+        """Whether a term uses the RoI head (the teacher's then runs on the student's sampled RoIs)."""
+        return any(term.uses_rcn for term in self.distill_terms.values())
 
     def student_view(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Tuple[Tensor, SampleList]:
         """The batch as the student sees it: resized by ``student_input_scale`` (unchanged at 1)."""
@@ -351,17 +416,20 @@ class KDFasterRCNN(TwoStageDetector):
         return super()._forward(*self.student_view(batch_inputs, batch_data_samples))
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
-        """The student's own losses plus the distillation terms (see the class docstring).
+        """The student's own losses plus every term's (see the class docstring).
 
-        The student runs on :meth:`student_view` of the batch, the teacher on the batch itself.
+        The student runs on :meth:`student_view` of the batch, the teacher on the batch itself; what the
+        terms compare is recorded while the student's own loss code runs and handed to each term as one
+        :class:`~det_kd.models.distillation.terms.DistillationInputs`.
         """
         student_inputs, student_samples = self.student_view(batch_inputs, batch_data_samples)
         scale = float(self.distill_scale)
         rpn_on, rcn_on = self.distills_rpn, self.distills_rcn
-        student_paths = [p['student'] for p in self.hint_pairs if isinstance(p['student'], str)]
+        student_layers = self.student_layers
+        student_paths = [layer for layer in student_layers if isinstance(layer, str)]
         with contextlib.ExitStack() as stack:
             feats_rec = stack.enter_context(MethodCallRecorder(self, 'extract_feat'))
-            hint_rec = stack.enter_context(ModuleOutputRecorder(self, student_paths, 'student'))
+            layer_rec = stack.enter_context(ModuleOutputRecorder(self, student_paths, 'student'))
             rpn_out_rec = stack.enter_context(ModuleOutputRecorder(self, ['rpn_head'] if rpn_on else []))
             rpn_tgt_rec = stack.enter_context(MethodCallRecorder(self.rpn_head, 'get_targets')) if rpn_on else None
             rcn_rec = (stack.enter_context(MethodCallRecorder(self.roi_head.bbox_head, 'loss_and_target'))
@@ -375,52 +443,60 @@ class KDFasterRCNN(TwoStageDetector):
         rois = rcn_rec.kwargs['rois'] if rcn_on else None
         teacher = self.teacher_forward(batch_inputs, batch_data_samples, rpn_on, rois)
 
-        if self.loss_hint is not None:
-            losses['loss_hint'] = self._hint_losses(feats_rec.result, hint_rec.outputs, teacher['hints'],
-                                                    scale, batch_data_samples)
+        inputs = DistillationInputs(
+            scale=scale,
+            student_maps={layer: self._select_hint(layer, feats_rec.result, layer_rec.outputs, 'student')
+                          for layer in student_layers},
+            teacher_maps=teacher['maps'],
+            img_shapes=self._img_shapes(batch_data_samples))
         if rpn_on:
             student_cls, student_reg = rpn_out_rec.outputs['rpn_head']
             teacher_cls, teacher_reg, valid = self._align_teacher_rpn(teacher['rpn'], student_cls)
-            losses.update(
-                rpn_distillation_losses(student_cls, student_reg, teacher_cls, teacher_reg, rpn_tgt_rec.result,
-                                        self.rpn_head.cls_out_channels, self.rpn_kd_cls, self.rpn_kd_reg,
-                                        scale, valid))
+            inputs.rpn = RPNOutputs(student_cls, student_reg, teacher_cls, teacher_reg, valid, rpn_tgt_rec.result,
+                                    self.rpn_head.cls_out_channels)
         if rcn_on:
             bbox_head = self.roi_head.bbox_head
-            losses.update(
-                rcn_distillation_losses(rcn_rec.kwargs['cls_score'], rcn_rec.kwargs['bbox_pred'],
-                                        teacher['rcn']['cls_score'], teacher['rcn']['bbox_pred'],
-                                        rcn_rec.result['bbox_targets'], bbox_head.num_classes,
-                                        bbox_head.reg_class_agnostic, self.rcn_kd_cls, self.rcn_kd_reg, scale))
+            inputs.rcn = RCNOutputs(rcn_rec.kwargs['cls_score'], rcn_rec.kwargs['bbox_pred'],
+                                    teacher['rcn']['cls_score'], teacher['rcn']['bbox_pred'],
+                                    rcn_rec.result['bbox_targets'], bbox_head.num_classes,
+                                    bbox_head.reg_class_agnostic)
+        for term in self.distill_terms.values():
+            losses.update(term(inputs))
         if self.diagnostics_probe is not None:  # DistillationDiagnosticsHook measures this step
             self.diagnostics_probe.measure(losses, rpn_tgt_rec, rcn_rec, teacher)
         return losses
 
+    @staticmethod
+    def _img_shapes(batch_data_samples: Optional[SampleList]) -> Optional[List[Sequence[int]]]:
+        """Every sample's ``img_shape`` (the batch's frame), or None if a sample has none."""
+        if batch_data_samples and all('img_shape' in sample.metainfo for sample in batch_data_samples):
+            return [sample.metainfo['img_shape'] for sample in batch_data_samples]
+        return None
+
     def _zero_distillation_losses(self) -> dict:
-        """The distillation keys at zero, keeping the adapters in the graph (DDP needs every parameter)."""
-        zero = sum((p.sum() for p in self.distill_adapters.parameters()), torch.zeros(())) * 0.0
-        terms = (('loss_hint', self.loss_hint), ('loss_rpn_kd_cls', self.rpn_kd_cls),
-                 ('loss_rpn_kd_bbox', self.rpn_kd_reg), ('loss_rcn_kd_cls', self.rcn_kd_cls),
-                 ('loss_rcn_kd_bbox', self.rcn_kd_reg))
-        return {key: zero for key, loss in terms if loss is not None}
+        """The terms' keys at zero, keeping their parameters in the graph (DDP needs every parameter)."""
+        zero = sum((p.sum() for p in self.distill_terms.parameters()), torch.zeros(())) * 0.0
+        return {key: zero for key in self.distillation_loss_keys}
 
     def _scale_hard_losses(self, losses: dict, scale: float) -> None:
-        """Hard classification losses get ``1 - (1 - mu) * scale`` (``mu`` at full distillation)."""
-        for key, soft_loss in (('loss_rpn_cls', self.rpn_kd_cls), ('loss_cls', self.rcn_kd_cls)):
-            if soft_loss is None or key not in losses:
-                continue
-            weight = 1.0 - (1.0 - soft_loss.mu) * scale
-            value = losses[key]
-            losses[key] = [v * weight for v in value] if isinstance(value, (list, tuple)) else value * weight
+        """The student's own losses times the terms' :meth:`~DistillationTerm.hard_loss_weights` (the soft
+        classification terms give their hard loss ``1 - (1 - mu) * scale``, ``mu`` at full distillation)."""
+        for term in self.distill_terms.values():
+            for key, weight in term.hard_loss_weights(scale).items():
+                if key not in losses:
+                    continue
+                value = losses[key]
+                losses[key] = [v * weight for v in value] if isinstance(value, (list, tuple)) else value * weight
 
     @torch.no_grad()
     def teacher_forward(self, batch_inputs: Tensor, batch_data_samples: SampleList, rpn_on: bool,
-                         rois: Optional[Tensor]) -> dict:
-        """Runs only what the distillation terms use: features, RPN maps and the RoI head on ``rois``."""
+                        rois: Optional[Tensor]) -> dict:
+        """Runs only what the terms use: ``maps`` (``{layer: map}``), ``rpn`` maps and ``rcn``, the RoI head
+        on ``rois``."""
         inputs = self.teacher_inputs(batch_inputs, batch_data_samples)
-        teacher_layers = [p['teacher'] for p in self.hint_pairs]
-        feats, hints = self._extract_hint_feats(self.teacher, teacher_layers, inputs, 'teacher')
-        outputs: Dict[str, Any] = {'hints': hints}
+        teacher_layers = self.teacher_layers
+        feats, maps = self._extract_hint_feats(self.teacher, teacher_layers, inputs, 'teacher')
+        outputs: Dict[str, Any] = {'maps': dict(zip(teacher_layers, maps))}
         if rpn_on:
             outputs['rpn'] = self.teacher.rpn_head(feats)
         if rois is not None:
@@ -428,27 +504,6 @@ class KDFasterRCNN(TwoStageDetector):
             teacher_rois[:, 1:] *= self.teacher_resolution_ratio
             outputs['rcn'] = self.teacher.roi_head._bbox_forward(feats, teacher_rois)
         return outputs
-
-    def _hint_losses(self, student_feats: tuple, recorded: dict, teacher_hints: List[Tensor], scale: float,
-                     batch_data_samples: Optional[SampleList] = None) -> Tensor:
-        """Sum over hint pairs of ``loss_hint(adapted student map, teacher map)``.
-
-        A pair with ``align='centre'`` passes its :meth:`HintAdapter.valid_mask`: the teacher cells centred
-        inside the student map and, with ``batch_data_samples`` (the batch's own, not the student's view),
-        on each sample's real image rather than the padding. The other pairs pass no mask.
-        """
-        img_shapes = None
-        if batch_data_samples and all('img_shape' in sample.metainfo for sample in batch_data_samples):
-            img_shapes = [sample.metainfo['img_shape'] for sample in batch_data_samples]
-        total = 0.0
-        for index, (pair, adapter) in enumerate(zip(self.hint_pairs, self.distill_adapters)):
-            student_map = self._select_hint(pair['student'], student_feats, recorded, 'student')
-            teacher_map = teacher_hints[index]
-            size = teacher_map.shape[-2:]
-            mask = adapter.valid_mask(student_map.shape[-2:], size, img_shapes)
-            masked = {} if mask is None else {'mask': mask}
-            total = total + self.loss_hint(adapter(student_map, size), teacher_map, scale, **masked)
-        return total
 
     def _align_teacher_rpn(self, teacher_rpn: tuple, student_cls: List[Tensor]) -> tuple:
         """Teacher RPN maps on the student's anchor grid, and which student anchors the teacher covers.

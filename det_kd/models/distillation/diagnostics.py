@@ -52,7 +52,8 @@ from torch import Tensor, nn
 
 from ..losses import teacher_bound_gate
 
-#: The distillation entries of ``KDFasterRCNN.loss()``; every other ``loss*`` entry counts as ``hard``.
+#: The paper's distillation entries of ``KDFasterRCNN.loss()`` (a model's own are its
+#: ``distillation_loss_keys``); every other ``loss*`` entry counts as ``hard``.
 DISTILLATION_TERMS = ('loss_hint', 'loss_rpn_kd_cls', 'loss_rpn_kd_bbox', 'loss_rcn_kd_cls',
                       'loss_rcn_kd_bbox')
 
@@ -79,7 +80,7 @@ def _as_scalar(value: Any) -> Tensor:
     return value.sum()
 
 
-def loss_terms(losses: Dict[str, Any]) -> Dict[str, Tensor]:
+def loss_terms(losses: Dict[str, Any], distillation_keys: Sequence[str] = DISTILLATION_TERMS) -> Dict[str, Tensor]:
     """Groups a detector's loss dict into ``hard`` (every ``loss*`` entry that is not a distillation term)
     and one scalar per distillation term present.
 
@@ -87,15 +88,17 @@ def loss_terms(losses: Dict[str, Any]) -> Dict[str, Tensor]:
 
     Args:
         losses (dict): What ``KDFasterRCNN.loss()`` returns.
+        distillation_keys (Sequence[str]): The distillation entries (``KDFasterRCNN.distillation_loss_keys``).
+            Defaults to the paper's five.
 
     Returns:
         dict: ``{'hard': ..., 'hint': ..., 'rpn_kd_cls': ..., ...}``, scalars in the losses' graph.
     """
     terms: Dict[str, Tensor] = {}
-    hard = [_as_scalar(v) for k, v in losses.items() if 'loss' in k and k not in DISTILLATION_TERMS]
+    hard = [_as_scalar(v) for k, v in losses.items() if 'loss' in k and k not in distillation_keys]
     if hard:
         terms['hard'] = sum(hard)
-    for key in DISTILLATION_TERMS:
+    for key in distillation_keys:
         if key in losses:
             terms[term_name(key)] = _as_scalar(losses[key])
     return terms
@@ -355,7 +358,7 @@ class DistillationProbe:
         model = self.model
         result: Measurement = {}
         try:
-            result.update(gradient_norms(loss_terms(losses), self.parameter_groups()))
+            result.update(gradient_norms(loss_terms(losses, model.distillation_loss_keys), self.parameter_groups()))
         except RuntimeError as error:  # e.g. reentrant activation checkpointing does not support .grad()
             result['grad/unavailable'] = 1.0
             print_log(f'distillation diagnostics: no gradient shares ({error})', logger='current')

@@ -134,7 +134,7 @@ def test_student_config_fields_are_the_plain_students():
         plain.pop(key, None)
     plain.type = 'FasterRCNN'
     assert set(MODELS.build(plain).state_dict()) == {
-        k for k in build(cfg).state_dict() if not k.startswith('distill_adapters.')}
+        k for k in build(cfg).state_dict() if not k.startswith('distill_terms.')}
     assert student_cfg().type == 'FasterRCNN'
 
 

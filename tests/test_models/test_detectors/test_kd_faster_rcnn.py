@@ -35,7 +35,7 @@ def test_all_distillation_weights_zero_equals_plain_student():
     plain.init_weights()
     kd = build(kd_cfg(distill=ZERO_DISTILL))
     missing, unexpected = kd.load_state_dict(plain.state_dict(), strict=False)
-    assert not unexpected and all(k.startswith('distill_adapters.') for k in missing)
+    assert not unexpected and all(k.startswith('distill_terms.hint.adapters.') for k in missing)
     plain.train(), kd.train()
 
     inputs, samples = batch(plain)
@@ -200,3 +200,14 @@ def test_switched_off_distillation_skips_the_teacher_and_keeps_adapters_in_the_g
         assert float(losses[key].detach()) == 0.0
     losses['loss_hint'].backward()
     assert model.distill_adapters[0].conv.weight.grad is not None
+
+
+def test_a_checkpoint_saved_before_the_terms_were_modules_loads_its_hint_adapters():
+    model = build(kd_cfg())
+    state = {k.replace('distill_terms.hint.adapters.', 'distill_adapters.'): v.clone() + 1.0
+             for k, v in model.state_dict().items()}
+    assert 'distill_adapters.0.conv.weight' in state
+    fresh = build(kd_cfg())
+    fresh.load_state_dict(state, strict=True)
+    assert torch.equal(fresh.distill_terms['hint'].adapters[0].conv.weight, state['distill_adapters.0.conv.weight'])
+    assert fresh.distill_adapters[0] is fresh.distill_terms['hint'].adapters[0]

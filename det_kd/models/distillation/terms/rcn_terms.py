@@ -1,0 +1,70 @@
+r"""The paper's RoI-head (RCN) terms on the student's sampled RoIs: soft classification and bounded
+regression; the teacher's RoI head classifies and regresses the same RoIs."""
+from typing import Dict
+
+from mmdet.registry import MODELS
+from torch import Tensor, nn
+
+from ..compatibility import check_same_box_coder, check_same_roi_classes
+from ..head_distillation import rcn_distillation_losses
+from .base import DistillationInputs, DistillationTerm
+
+
+def check_rcn_pairing(detector: nn.Module) -> None:
+    """Raises unless the teacher has a RoI head over the same classes as the student's."""
+    if not getattr(detector.teacher, 'with_roi_head', False):
+        raise ValueError('rcn distillation is on but the teacher has no roi_head')
+    check_same_roi_classes(detector.roi_head.bbox_head, detector.teacher.roi_head.bbox_head)
+
+
+@MODELS.register_module()
+class RCNSoftClassTerm(DistillationTerm):
+    r"""Class-weighted soft cross-entropy :math:`(1 - \mu) L_{soft}` on the sampled RoIs
+    (``loss_rcn_kd_cls``); the student's ``loss_cls`` becomes :math:`\mu L_{hard}`.
+
+    Args:
+        loss (dict): A :class:`~det_kd.models.losses.WeightedSoftCrossEntropyLoss` config.
+    """
+    loss_keys = ('loss_rcn_kd_cls', )
+    uses_rcn = True
+
+    def __init__(self, loss: dict) -> None:
+        super().__init__()
+        self.loss = MODELS.build(loss)
+
+    def check_compatibility(self, detector: nn.Module) -> None:
+        check_rcn_pairing(detector)
+
+    def hard_loss_weights(self, scale: float) -> Dict[str, float]:
+        return {'loss_cls': 1.0 - (1.0 - self.loss.mu) * scale}
+
+    def forward(self, inputs: DistillationInputs) -> Dict[str, Tensor]:
+        rcn = inputs.rcn
+        return rcn_distillation_losses(rcn.student_cls, rcn.student_reg, rcn.teacher_cls, rcn.teacher_reg,
+                                       rcn.targets, rcn.num_classes, rcn.class_agnostic, self.loss, None,
+                                       inputs.scale)
+
+
+@MODELS.register_module()
+class RCNBoundedRegressionTerm(DistillationTerm):
+    r"""Teacher-bounded regression :math:`\nu L_b` on the positive RoIs (``loss_rcn_kd_bbox``).
+
+    Args:
+        loss (dict): A :class:`~det_kd.models.losses.TeacherBoundedRegressionLoss` config.
+    """
+    loss_keys = ('loss_rcn_kd_bbox', )
+    uses_rcn = True
+
+    def __init__(self, loss: dict) -> None:
+        super().__init__()
+        self.loss = MODELS.build(loss)
+
+    def check_compatibility(self, detector: nn.Module) -> None:
+        check_rcn_pairing(detector)
+        check_same_box_coder(detector.roi_head.bbox_head, detector.teacher.roi_head.bbox_head, 'rcn distillation')
+
+    def forward(self, inputs: DistillationInputs) -> Dict[str, Tensor]:
+        rcn = inputs.rcn
+        return rcn_distillation_losses(rcn.student_cls, rcn.student_reg, rcn.teacher_cls, rcn.teacher_reg,
+                                       rcn.targets, rcn.num_classes, rcn.class_agnostic, None, self.loss,
+                                       inputs.scale)
