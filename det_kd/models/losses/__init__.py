@@ -1,12 +1,17 @@
-"""Distillation losses of Chen et al. (2017): functional forms (one value per sample) and loss modules."""
+"""Distillation losses: Chen et al. (2017)'s functional forms and loss modules, and the feature-distillation
+family (attention transfer, CWD, PKD) as functional forms returning one value per sample."""
+from .attention_transfer import attention_map, attention_transfer
 from .bounded_regression import (TeacherBoundedRegressionLoss, teacher_bound_gate, teacher_bounded_l2,
                                  teacher_l2)
+from .channel_wise_divergence import channel_wise_divergence
 from .hint_loss import HintLoss, hint_loss
+from .pearson_feature_distance import pearson_feature_distance
 from .soft_cross_entropy import (WeightedSoftCrossEntropyLoss, weighted_soft_binary_cross_entropy,
                                  weighted_soft_cross_entropy)
 
 __all__ = [
     'weighted_soft_cross_entropy', 'weighted_soft_binary_cross_entropy', 'teacher_bound_gate',
     'teacher_bounded_l2', 'teacher_l2', 'hint_loss', 'WeightedSoftCrossEntropyLoss',
-    'TeacherBoundedRegressionLoss', 'HintLoss'
+    'TeacherBoundedRegressionLoss', 'HintLoss', 'attention_map', 'attention_transfer', 'channel_wise_divergence',
+    'pearson_feature_distance'
 ]

@@ -1,12 +1,16 @@
 """Distillation terms: each a registered module that declares what it needs and returns its losses."""
+from .attention_transfer_term import AttentionTransferTerm
 from .base import DistillationInputs, DistillationTerm, RCNOutputs, RPNOutputs
+from .channel_wise_term import ChannelWiseDistillationTerm
 from .feature_term import FeatureDistillationTerm
 from .hint_term import HintTerm
+from .pearson_term import PearsonDistillationTerm
 from .rcn_terms import RCNBoundedRegressionTerm, RCNSoftClassTerm, check_rcn_pairing
 from .rpn_terms import RPNBoundedRegressionTerm, RPNSoftClassTerm, check_rpn_pairing
 
 __all__ = [
     'DistillationInputs', 'DistillationTerm', 'RPNOutputs', 'RCNOutputs', 'FeatureDistillationTerm', 'HintTerm',
     'RPNSoftClassTerm', 'RPNBoundedRegressionTerm', 'RCNSoftClassTerm', 'RCNBoundedRegressionTerm',
-    'check_rpn_pairing', 'check_rcn_pairing'
+    'check_rpn_pairing', 'check_rcn_pairing', 'AttentionTransferTerm', 'ChannelWiseDistillationTerm',
+    'PearsonDistillationTerm'
 ]

@@ -33,11 +33,12 @@ class FeatureDistillationTerm(DistillationTerm):
     Args:
         pairs (list[dict]): ``dict(student=layer, teacher=layer, adapter=..., align=...)`` (see
             ``KDFasterRCNN``'s ``distill.hints``); ``adapter`` / ``align`` default to the class's
-            :attr:`default_adapter` / ``'pad'``.
+            :attr:`default_adapter` / ``'pad'``; with ``default_adapter = None`` a pair without ``adapter``
+            gets ``'none'`` between equal channel counts and ``'conv1x1'`` otherwise.
         name (str): The loss key is ``loss_<name>``. Defaults to :attr:`default_name`.
     """
     default_name = 'feature'
-    default_adapter = 'conv1x1'
+    default_adapter: Optional[str] = 'conv1x1'
     #: Whether the two maps of a pair must have equal channels after the adapter (False: ``adapter='none'``
     #: is allowed between different channel counts, e.g. attention maps sum the channels away).
     needs_equal_channels = True
@@ -52,7 +53,8 @@ class FeatureDistillationTerm(DistillationTerm):
         checked = check_hint_pairs(pairs, False, where=where)
         if not checked:
             raise ValueError(f'{where} is empty: give at least one pair, e.g. [dict(student=0, teacher=0)]')
-        self.pairs: List[Dict] = [dict({'adapter': self.default_adapter}, **pair) for pair in checked]
+        defaults = {} if self.default_adapter is None else {'adapter': self.default_adapter}
+        self.pairs: List[Dict] = [dict(defaults, **pair) for pair in checked]
         self.adapters = nn.ModuleList()
 
     def student_layers(self) -> List[HintLayer]:
@@ -97,10 +99,11 @@ class FeatureDistillationTerm(DistillationTerm):
                 geometries[f'{owner}_geometry'] = rescale_geometry(geometry, input_scales[owner])
             in_channels = student_maps[pair['student']].shape[1]
             out_channels = teacher_maps[pair['teacher']].shape[1]
-            if not self.needs_equal_channels and pair['adapter'] == 'none':
+            adapter = pair.get('adapter') or ('none' if in_channels == out_channels else 'conv1x1')
+            if not self.needs_equal_channels and adapter == 'none':
                 out_channels = in_channels
-            adapters.append(HintAdapter(in_channels, out_channels, adapter=pair['adapter'], align=align,
-                                        name=name, **geometries))
+            adapters.append(HintAdapter(in_channels, out_channels, adapter=adapter, align=align, name=name,
+                                        **geometries))
         self.adapters = nn.ModuleList(adapters)
 
     def pair_loss(self, student_feat: Tensor, teacher_feat: Tensor, scale: float,
