@@ -1,8 +1,9 @@
 """The paper's ablation (Table 4) for any teacher / student pair and dataset config.
 
 Trains the baseline student and one distilled student per Table 4 column (L2, L2-B, CLS, CLS-W, Hints,
-Hints-A, L2-B+CLS-W, all three) with the same schedule and seeds, evaluates each with the plain student
-config, and writes ``ablation.md`` / ``ablation.json`` (mean and std over seeds) next to the paper's numbers.
+Hints-A, L2-B+CLS-W, all three; with ``--columns`` also the feature-distillation family: AT, CWD, PKD alone and
+"all three + AT" / "+ CWD" / "+ PKD", on the config's hint pairs) with the same schedule and seeds, evaluates
+each with the plain student config, and writes ``ablation.md`` / ``ablation.json`` (mean and std over seeds) next to the paper's numbers.
 With the Baseline column, every other column's gain is paired by seed (same data and seed as its baseline):
 mean, 95 % Student-t interval over seeds and, for VOC07 mAP@0.5, a paired bootstrap over the validation
 images per seed (``--bootstrap``).
@@ -25,7 +26,7 @@ from typing import Dict, List, Optional, Tuple, Union
 from mmengine.config import Config, DictAction
 
 from det_kd.demo import StageError, mean_std, metric_percent, schedule_options, train_and_test
-from det_kd.demo.ablation import PAPER_TABLE4, TABLE4_COLUMNS, column_config
+from det_kd.demo.ablation import ABLATION_COLUMNS, PAPER_TABLE4, TABLE4_COLUMNS, column_config
 from det_kd.demo.gain import (bootstrap_gain_from_predictions, check_recomputed_map, format_interval,
                               gain_summary)
 
@@ -35,7 +36,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('kd_config', help='distillation config (KDFasterRCNN wrapping the student config)')
     parser.add_argument('--student', help='plain student config (default: the distillation config\'s _base_)')
     parser.add_argument('--teacher-checkpoint', required=True, help='trained teacher checkpoint')
-    parser.add_argument('--columns', nargs='+', default=list(TABLE4_COLUMNS), choices=list(TABLE4_COLUMNS))
+    parser.add_argument('--columns', nargs='+', default=list(TABLE4_COLUMNS), choices=list(ABLATION_COLUMNS),
+                        help='default: the Table 4 columns; also AT, CWD, PKD and "all three + AT" etc.')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--metric', default='pascal_voc/mAP', help='metric key of the test runs')
@@ -75,7 +77,7 @@ def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
     progress = args.jobs == 1 and not args.no_progress  # concurrent bars would overwrite each other
     seed_options = schedule_options(args.epochs, seed) if args.epochs else [f'randomness.seed={seed}']
     options = [*seed_options, *args.cfg_options]
-    if TABLE4_COLUMNS[column] is None:
+    if ABLATION_COLUMNS[column] is None:
         config = student
     else:
         os.makedirs(run_dir, exist_ok=True)
@@ -152,16 +154,16 @@ def ablation_table(results: Dict[str, Union[List[float], str]], metric: str,
     gains = gains or {}
     lines = [f'| column | {metric} (mean ± std, %) | gain over baseline [95 % CI over seeds] | seeds | '
              'paper PASCAL / KITTI (VGG16 -> Tucker) |', '|---|---|---|---|---|']
-    for column in (name for name in TABLE4_COLUMNS if name in results):  # the paper's order
+    for column in (name for name in ABLATION_COLUMNS if name in results):  # the paper's order, then the family
         values = results[column]
-        paper = PAPER_TABLE4[column]
+        paper = '{} / {}'.format(*PAPER_TABLE4[column]) if column in PAPER_TABLE4 else '-'
         if isinstance(values, str):
-            lines.append(f'| {column} | n/a: {values} | - | 0 | {paper[0]} / {paper[1]} |')
+            lines.append(f'| {column} | n/a: {values} | - | 0 | {paper} |')
             continue
         mean, std = mean_std(values)
         gain = gains[column]['metrics'][metric] if column in gains else None
         cell = format_interval(gain['mean'], gain['low'], gain['high']) if gain else '-'
-        lines.append(f'| {column} | {mean:.1f} ± {std:.1f} | {cell} | {len(values)} | {paper[0]} / {paper[1]} |')
+        lines.append(f'| {column} | {mean:.1f} ± {std:.1f} | {cell} | {len(values)} | {paper} |')
     for column, gain in gains.items():
         verdict = gain['metrics'][metric]['verdict']
         cells = '; '.join(f"seed {seed} {format_interval(b['gain'], b['low'], b['high'])}"
@@ -182,7 +184,7 @@ def main() -> None:
     table = ablation_table(results, args.metric, gains)
     os.makedirs(args.work_dir, exist_ok=True)
     with open(osp.join(args.work_dir, 'ablation.md'), 'w') as f:
-        f.write(f'# Ablation (Table 4 columns)\n\nDistillation config `{args.kd_config}`, student `{student}`, '
+        f.write(f'# Ablation (Table 4 and feature-distillation columns)\n\nDistillation config `{args.kd_config}`, student `{student}`, '
                 f'teacher checkpoint `{args.teacher_checkpoint}`, seeds {args.seeds}.\n\n{table}\n')
     with open(osp.join(args.work_dir, 'ablation.json'), 'w') as f:
         json.dump(dict(args=vars(args), results=results, gains=gains), f, indent=2)

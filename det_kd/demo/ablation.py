@@ -1,4 +1,5 @@
-"""The columns of the paper's ablation (Table 4) as overrides of a distillation config's ``model.distill``."""
+"""The columns of the paper's ablation (Table 4) and of the feature-distillation family (AT, CWD, PKD, alone
+and added to the paper's terms) as overrides of a distillation config's ``model.distill``."""
 import copy
 from typing import Dict, Optional
 
@@ -27,6 +28,17 @@ TABLE4_COLUMNS: Dict[str, Optional[dict]] = {
     'all three': {},
 }
 
+#: The feature-distillation family on the config's hint pairs (their layers and alignment; each term's own
+#: default adapter): alone (the paper's terms off) and added to the paper's terms ("all three + X").
+_FAMILY = dict(AT='AttentionTransferTerm', CWD='ChannelWiseDistillationTerm', PKD='PearsonDistillationTerm')
+FEATURE_COLUMNS: Dict[str, dict] = {
+    **{name: dict(**_NO_CLS, **_NO_REG, **_NO_HINT, terms=[dict(type=term)]) for name, term in _FAMILY.items()},
+    **{f'all three + {name}': dict(terms=[dict(type=term)]) for name, term in _FAMILY.items()},
+}
+
+#: Every column ``tools/ablation.py`` can run, in table order.
+ABLATION_COLUMNS: Dict[str, Optional[dict]] = {**TABLE4_COLUMNS, **FEATURE_COLUMNS}
+
 #: The paper's Table 4 (VGG16 -> Tucker): PASCAL / KITTI mAP for each column.
 PAPER_TABLE4 = {
     'Baseline': (54.7, 49.3), 'L2': (54.6, 48.5), 'L2-B': (55.9, 50.1), 'CLS': (57.4, 50.8),
@@ -35,21 +47,32 @@ PAPER_TABLE4 = {
 }
 
 
+def _term_pairs(distill: dict) -> list:
+    """The config's hint pairs (the paper's default pair if it sets none) without their adapter."""
+    hints = distill.get('hints') or [dict(student=0, teacher=0)]
+    return [{key: value for key, value in pair.items() if key != 'adapter'} for pair in hints]
+
+
 def column_config(kd_config: str, column: str) -> Config:
-    """The distillation config with ``TABLE4_COLUMNS[column]`` merged into ``model.distill``.
+    """The distillation config with ``ABLATION_COLUMNS[column]`` merged into ``model.distill``.
 
     A dict override is merged into the config's own dict for that key (e.g. ``rpn_reg=dict(mode='l2')`` keeps
-    the config's ``nu``); None switches the term off.
+    the config's ``nu``); None switches the term off; a term of ``terms`` without ``pairs`` gets the config's
+    hint pairs and is added to the config's own ``terms``.
 
     Raises:
         ValueError: For the 'Baseline' column, which is the plain student config, not an override.
     """
-    overrides = TABLE4_COLUMNS[column]
+    overrides = ABLATION_COLUMNS[column]
     if overrides is None:
         raise ValueError("the 'Baseline' column trains the plain student config")
     cfg = Config.fromfile(kd_config)
     distill = dict(cfg.model.get('distill') or {})
-    for key, value in copy.deepcopy(overrides).items():
+    overrides = copy.deepcopy(overrides)
+    if 'terms' in overrides:
+        added = [dict(term, pairs=term.get('pairs', _term_pairs(distill))) for term in overrides.pop('terms')]
+        distill['terms'] = list(distill.get('terms') or []) + added
+    for key, value in overrides.items():
         current = distill.get(key)
         distill[key] = {**current, **value} if isinstance(value, dict) and isinstance(current, dict) else value
     cfg.model.distill = distill

@@ -47,3 +47,19 @@ def test_column_configs_switch_the_right_terms():
     assert cls['rcn_cls'] == dict(bg_weight=1.0) and cls['rpn_reg'] is None
     hints = column_config(KD, 'Hints').model.distill
     assert hints['hints'][0]['adapter'] == 'none' and hints['rcn_cls'] is None
+
+
+def test_feature_family_columns_use_the_configs_hint_pairs():
+    from det_kd.demo.ablation import ABLATION_COLUMNS, column_config
+    assert {'AT', 'CWD', 'PKD', 'all three + AT', 'all three + CWD', 'all three + PKD'} <= set(ABLATION_COLUMNS)
+    alone = column_config(KD, 'AT').model.distill
+    assert alone['loss_hint'] is None and alone['rpn_cls'] is None and alone['rcn_reg'] is None
+    assert alone['terms'] == [dict(type='AttentionTransferTerm', pairs=[dict(student=0, teacher=0, align='pad')])]
+    added = column_config(KD, 'all three + PKD').model.distill
+    assert 'loss_hint' not in added or added['loss_hint'] is not None  # the paper's terms stay on
+    assert added['terms'][0]['type'] == 'PearsonDistillationTerm'
+    from mmdet.registry import MODELS
+    cfg = column_config(KD, 'all three + CWD').model
+    cfg.teacher.checkpoint, cfg.teacher.allow_random_init = None, True
+    model = MODELS.build(cfg)
+    assert list(model.distill_terms) == ['hint', 'rpn_cls', 'rpn_reg', 'rcn_cls', 'rcn_reg', 'cwd']

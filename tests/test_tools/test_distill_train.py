@@ -1,6 +1,7 @@
 """Distillation through the real tools: teacher run, KD run, checkpoint without teacher, plain-student test."""
 import os.path as osp
 
+import pytest
 import torch
 from conftest import ONE_EPOCH, REPO, run_tool
 
@@ -36,3 +37,15 @@ def test_vgg16_to_alexnet_distillation_trains_and_deploys(workspace, teacher_che
     import det_kd  # noqa: F401
     student = MODELS.build(Config.fromfile(STUDENT).model)
     student.load_state_dict(torch.load(exported, weights_only=True)['state_dict'], strict=True)
+
+
+@pytest.mark.parametrize('method, key', [('at', 'loss_at'), ('cwd', 'loss_cwd'), ('pkd', 'loss_pkd')])
+def test_feature_family_configs_train_through_the_tools(workspace, teacher_checkpoint, method, key):
+    config = osp.join(REPO, 'configs', 'kd', f'{method}_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py')
+    work_dir = str(workspace / f'kd_{method}')
+    out = run_tool('train.py', [config, '--work-dir', work_dir, '--cfg-options',
+                                f'model.teacher.checkpoint={teacher_checkpoint}', *ONE_EPOCH], cwd=workspace)
+    assert f'{key}: ' in out and 'loss_hint: ' not in out and 'loss_rcn_kd_cls: ' not in out
+    state = torch.load(osp.join(work_dir, 'epoch_1.pth'), map_location='cpu', weights_only=True)['state_dict']
+    adapters = [k for k in state if k.startswith('distill_terms.')]
+    assert (adapters == []) == (method == 'at')  # AT compares attention maps: no adapter; CWD / PKD a 1x1 conv
