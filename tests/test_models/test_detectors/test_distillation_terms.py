@@ -126,3 +126,25 @@ def test_cwd_and_pkd_without_an_adapter_need_equal_channels():
     pairs = [dict(student=0, teacher=0, adapter='none')]
     with pytest.raises(ValueError, match="cwd pair 0 .*adapter='none' needs equal channels"):
         build(kd_cfg(distill=dict(HEADS_OFF, terms=[dict(type='ChannelWiseDistillationTerm', pairs=pairs)])))
+
+
+def test_the_readme_example_term_registers_builds_and_trains():
+    import os.path as osp
+    import re
+    from kd_fixtures import REPO
+    with open(osp.join(REPO, 'README.md'), encoding='utf-8') as f:
+        blocks = re.findall(r'```python\n(.*?)```', f.read(), re.S)
+    example = next(block for block in blocks if 'class CosineFeatureTerm' in block)
+    exec(compile(example, 'README.md', 'exec'), {})
+    model = build(kd_cfg(distill=dict(terms=[dict(type='CosineFeatureTerm', pairs=[dict(student=0, teacher=0)])])))
+    model.train()
+    inputs, samples = batch(model)
+    losses = model.loss(inputs, samples)
+    with torch.no_grad():
+        adapter = model.distill_terms['cos'].adapters[0]
+        student, teacher = model.extract_feat(inputs)[0], model.teacher.extract_feat(inputs)[0]
+        expected = (1 - torch.nn.functional.cosine_similarity(adapter(student, teacher.shape[-2:]), teacher,
+                                                              dim=1)).mean()
+    assert float(losses['loss_cos']) == pytest.approx(float(expected), rel=1e-5)
+    losses['loss_cos'].backward()
+    assert adapter.conv.weight.grad is not None
