@@ -49,3 +49,15 @@ def test_feature_family_configs_train_through_the_tools(workspace, teacher_check
     state = torch.load(osp.join(work_dir, 'epoch_1.pth'), map_location='cpu', weights_only=True)['state_dict']
     adapters = [k for k in state if k.startswith('distill_terms.')]
     assert (adapters == []) == (method == 'at')  # AT compares attention maps: no adapter; CWD / PKD a 1x1 conv
+
+
+def test_fitnets_two_stages_through_the_tools(workspace, teacher_checkpoint):
+    config = osp.join(REPO, 'configs', 'kd', 'fitnets_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py')
+    work_dir = str(workspace / 'kd_fitnets')
+    options = [o for o in ONE_EPOCH if not o.startswith('train_cfg.max_epochs')]
+    out = run_tool('train.py', [config, '--work-dir', work_dir, '--cfg-options', 'train_cfg.max_epochs=2',
+                                'custom_hooks.0.hint_epochs=1', f'model.teacher.checkpoint={teacher_checkpoint}',
+                                *options], cwd=workspace)
+    stage1, stage2 = out.index('FitNets stage 1 from epoch 1'), out.index('FitNets stage 2 from epoch 2')
+    assert 'loss_hint: ' in out[stage1:stage2] and 'loss_rcn_kd_cls: ' not in out[stage1:stage2]
+    assert 'loss_rcn_kd_cls: ' in out[stage2:]

@@ -1,6 +1,7 @@
 """Hooks registered in MMDetection's ``HOOKS`` registry."""
 from .distillation_diagnostics_hook import DistillationDiagnosticsHook
 from .distillation_schedule_hook import DistillationScheduleHook, distillation_scale
+from .fitnets_stages_hook import FitNetsStagesHook
 from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
 from .progress_bar_hook import ProgressBarHook
 from .rng_state_hook import RNGStateHook
@@ -8,6 +9,6 @@ from .safe_checkpoint_hook import SafeCheckpointHook
 from .teacher_evaluation_hook import TeacherEvaluationHook
 
 __all__ = [
-    'DistillationDiagnosticsHook', 'DistillationScheduleHook', 'FiniteLossHook', 'NonFiniteLossError',
+    'DistillationDiagnosticsHook', 'DistillationScheduleHook', 'FiniteLossHook', 'FitNetsStagesHook', 'NonFiniteLossError',
     'ProgressBarHook', 'RNGStateHook', 'SafeCheckpointHook', 'TeacherEvaluationHook', 'distillation_scale'
 ]

@@ -148,6 +148,8 @@ class KDFasterRCNN(TwoStageDetector):
         self.distill_scale = 1.0
         #: Open :class:`~det_kd.models.distillation.DistillationProbe` (set by it): ``loss()`` measures then.
         self.diagnostics_probe = None
+        #: FitNets stage 1 (set by ``FitNetsStagesHook``): ``loss()`` returns only the feature terms.
+        self.hint_stage = False
 
         distill = self._merge_distill_defaults(distill)
         self.rpn_align = distill['rpn_align']
@@ -422,6 +424,8 @@ class KDFasterRCNN(TwoStageDetector):
         terms compare is recorded while the student's own loss code runs and handed to each term as one
         :class:`~det_kd.models.distillation.terms.DistillationInputs`.
         """
+        if self.hint_stage:
+            return self.hint_stage_loss(batch_inputs, batch_data_samples)
         student_inputs, student_samples = self.student_view(batch_inputs, batch_data_samples)
         scale = float(self.distill_scale)
         rpn_on, rcn_on = self.distills_rpn, self.distills_rcn
@@ -464,6 +468,33 @@ class KDFasterRCNN(TwoStageDetector):
             losses.update(term(inputs))
         if self.diagnostics_probe is not None:  # DistillationDiagnosticsHook measures this step
             self.diagnostics_probe.measure(losses, rpn_tgt_rec, rcn_rec, teacher)
+        return losses
+
+    @property
+    def feature_terms(self) -> List[FeatureDistillationTerm]:
+        """The terms on pairs of feature maps (the hint, AT, CWD, PKD...)."""
+        return [term for term in self.distill_terms.values() if isinstance(term, FeatureDistillationTerm)]
+
+    def hint_stage_loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
+        """FitNets stage 1: only the feature terms, on the student's features (no head, no hard loss).
+
+        Only the student's layers up to its guided layers and the adapters get a gradient (the others get
+        none, so the optimizer leaves them alone); the student's layers after its guided layers still run
+        forward (their BatchNorm statistics update unless the backbone keeps them in eval mode).
+        """
+        terms = self.feature_terms
+        if not terms:
+            raise ValueError('FitNets stage 1 (hint_stage) needs a feature term (distill.loss_hint or a term on '
+                             'feature pairs in distill.terms)')
+        student_inputs, _ = self.student_view(batch_inputs, batch_data_samples)
+        student_layers = self._unique([layer for term in terms for layer in term.student_layers()])
+        feats, maps = self._extract_hint_feats(self, student_layers, student_inputs, 'student')
+        teacher = self.teacher_forward(batch_inputs, batch_data_samples, False, None)
+        inputs = DistillationInputs(scale=float(self.distill_scale), student_maps=dict(zip(student_layers, maps)),
+                                    teacher_maps=teacher['maps'], img_shapes=self._img_shapes(batch_data_samples))
+        losses: Dict[str, Any] = {}
+        for term in terms:
+            losses.update(term(inputs))
         return losses
 
     @staticmethod

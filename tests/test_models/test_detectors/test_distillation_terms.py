@@ -148,3 +148,28 @@ def test_the_readme_example_term_registers_builds_and_trains():
     assert float(losses['loss_cos']) == pytest.approx(float(expected), rel=1e-5)
     losses['loss_cos'].backward()
     assert adapter.conv.weight.grad is not None
+
+
+def test_fitnets_stage_one_trains_only_the_layers_up_to_the_guided_one_on_the_hint():
+    guided = dict(student='backbone.layer2', teacher='backbone.layer2')
+    model = build(kd_cfg(distill=dict(hints=[guided], terms=[dict(FAMILY[0], pairs=[guided])])))
+    model.train()
+    model.hint_stage = True
+    inputs, samples = batch(model)
+    losses = model.loss(inputs, samples)
+    assert set(losses) == {'loss_hint', 'loss_at'}
+    sum(losses.values()).backward()
+    with_grad = {name for name, p in model.named_parameters() if p.grad is not None}
+    assert with_grad and all(name.startswith(('backbone.conv1', 'backbone.bn1', 'backbone.layer1', 'backbone.layer2',
+                                              'distill_terms.hint.adapters')) for name in with_grad), with_grad
+    assert any(name.startswith('distill_terms.hint.adapters') for name in with_grad)
+    assert any(name.startswith('backbone.layer1') for name in with_grad)
+    model.hint_stage = False
+    assert 'loss_rcn_kd_cls' in model.loss(inputs, samples)
+
+
+def test_fitnets_stage_one_needs_a_feature_term():
+    model = build(kd_cfg(distill=dict(HEADS_OFF, rcn_cls=dict(type='WeightedSoftCrossEntropyLoss'))))
+    model.hint_stage = True
+    with pytest.raises(ValueError, match='FitNets stage 1 .*needs a feature term'):
+        model.loss(*batch(model))
