@@ -3,7 +3,8 @@
 Trains the baseline student and one distilled student per Table 4 column (L2, L2-B, CLS, CLS-W, Hints,
 Hints-A, L2-B+CLS-W, all three; with ``--columns`` also the feature-distillation family: AT, CWD, PKD alone and
 "all three + AT" / "+ CWD" / "+ PKD", on the config's hint pairs) with the same schedule and seeds, evaluates
-each with the plain student config, and writes ``ablation.md`` / ``ablation.json`` (mean and std over seeds) next to the paper's numbers.
+each with the plain student config, and writes ``ablation.md`` / ``ablation.json`` (mean and std over seeds)
+next to the paper's numbers.
 With the Baseline column, every other column's gain is paired by seed (same data and seed as its baseline):
 mean, 95 % Student-t interval over seeds and, for VOC07 mAP@0.5, a paired bootstrap over the validation
 images per seed (``--bootstrap``).
@@ -184,7 +185,8 @@ def main() -> None:
     table = ablation_table(results, args.metric, gains)
     os.makedirs(args.work_dir, exist_ok=True)
     with open(osp.join(args.work_dir, 'ablation.md'), 'w') as f:
-        f.write(f'# Ablation (Table 4 and feature-distillation columns)\n\nDistillation config `{args.kd_config}`, student `{student}`, '
+        f.write(f'# Ablation (Table 4 and feature-distillation columns)\n\nDistillation config `{args.kd_config}`, '
+                f'student `{student}`, '
                 f'teacher checkpoint `{args.teacher_checkpoint}`, seeds {args.seeds}.\n\n{table}\n')
     with open(osp.join(args.work_dir, 'ablation.json'), 'w') as f:
         json.dump(dict(args=vars(args), results=results, gains=gains), f, indent=2)

@@ -42,7 +42,8 @@ def test_two_process_distillation_keeps_ranks_identical_and_teacher_outside_ddp(
     params = [probe['params'] for probe in ranks]
     assert set(params[0]) == set(params[1])
     assert [k for k in params[0] if not torch.equal(params[0][k], params[1][k])] == []
-    assert any(k.startswith('distill_terms.hint.adapters.') for k in params[0])  # the hint adapter is trained by DDP too
+    # the hint adapter is trained by DDP too
+    assert any(k.startswith('distill_terms.hint.adapters.') for k in params[0])
     assert all(torch.equal(ranks[0]['teacher'][k], ranks[1]['teacher'][k]) for k in ranks[0]['teacher'])
 
     checkpoint = torch.load(osp.join(work_dir, 'epoch_1.pth'), map_location='cpu', weights_only=True)

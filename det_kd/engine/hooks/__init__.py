@@ -9,6 +9,7 @@ from .safe_checkpoint_hook import SafeCheckpointHook
 from .teacher_evaluation_hook import TeacherEvaluationHook
 
 __all__ = [
-    'DistillationDiagnosticsHook', 'DistillationScheduleHook', 'FiniteLossHook', 'FitNetsStagesHook', 'NonFiniteLossError',
-    'ProgressBarHook', 'RNGStateHook', 'SafeCheckpointHook', 'TeacherEvaluationHook', 'distillation_scale'
+    'DistillationDiagnosticsHook', 'DistillationScheduleHook', 'FiniteLossHook', 'FitNetsStagesHook',
+    'NonFiniteLossError', 'ProgressBarHook', 'RNGStateHook', 'SafeCheckpointHook', 'TeacherEvaluationHook',
+    'distillation_scale'
 ]

@@ -1,6 +1,6 @@
 """Distillation terms: each a registered module that declares what it needs and returns its losses."""
 from .attention_transfer_term import AttentionTransferTerm
-from .base import DistillationInputs, DistillationTerm, RCNOutputs, RPNOutputs
+from .base import DistillationInputs, DistillationTerm, LossModuleTerm, RCNOutputs, RPNOutputs
 from .channel_wise_term import ChannelWiseDistillationTerm
 from .feature_term import FeatureDistillationTerm
 from .hint_term import HintTerm
@@ -9,8 +9,8 @@ from .rcn_terms import RCNBoundedRegressionTerm, RCNSoftClassTerm, check_rcn_pai
 from .rpn_terms import RPNBoundedRegressionTerm, RPNSoftClassTerm, check_rpn_pairing
 
 __all__ = [
-    'DistillationInputs', 'DistillationTerm', 'RPNOutputs', 'RCNOutputs', 'FeatureDistillationTerm', 'HintTerm',
-    'RPNSoftClassTerm', 'RPNBoundedRegressionTerm', 'RCNSoftClassTerm', 'RCNBoundedRegressionTerm',
+    'DistillationInputs', 'DistillationTerm', 'LossModuleTerm', 'RPNOutputs', 'RCNOutputs', 'FeatureDistillationTerm',
+    'HintTerm', 'RPNSoftClassTerm', 'RPNBoundedRegressionTerm', 'RCNSoftClassTerm', 'RCNBoundedRegressionTerm',
     'check_rpn_pairing', 'check_rcn_pairing', 'AttentionTransferTerm', 'ChannelWiseDistillationTerm',
     'PearsonDistillationTerm'
 ]

@@ -13,6 +13,7 @@ Writing a term (see the README, "Writing your own distillation term"): subclass 
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from mmdet.registry import MODELS
 from torch import Tensor, nn
 
 HintLayer = Union[int, str]
@@ -113,3 +114,15 @@ class DistillationTerm(nn.Module):
 
     def forward(self, inputs: DistillationInputs) -> Dict[str, Any]:
         raise NotImplementedError(f'{type(self).__name__} must implement forward(inputs) -> {{loss_key: value}}')
+
+
+class LossModuleTerm(DistillationTerm):
+    """A term that applies one loss module built from its ``loss`` config (the paper's head terms).
+
+    Args:
+        loss (dict): The loss config, e.g. ``dict(type='WeightedSoftCrossEntropyLoss', mu=0.5)``.
+    """
+
+    def __init__(self, loss: dict) -> None:
+        super().__init__()
+        self.loss = MODELS.build(loss)

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from ..compatibility import check_same_box_coder, check_same_roi_classes
 from ..head_distillation import rcn_distillation_losses
-from .base import DistillationInputs, DistillationTerm
+from .base import DistillationInputs, LossModuleTerm
 
 
 def check_rcn_pairing(detector: nn.Module) -> None:
@@ -18,7 +18,7 @@ def check_rcn_pairing(detector: nn.Module) -> None:
 
 
 @MODELS.register_module()
-class RCNSoftClassTerm(DistillationTerm):
+class RCNSoftClassTerm(LossModuleTerm):
     r"""Class-weighted soft cross-entropy :math:`(1 - \mu) L_{soft}` on the sampled RoIs
     (``loss_rcn_kd_cls``); the student's ``loss_cls`` becomes :math:`\mu L_{hard}`.
 
@@ -27,10 +27,6 @@ class RCNSoftClassTerm(DistillationTerm):
     """
     loss_keys = ('loss_rcn_kd_cls', )
     uses_rcn = True
-
-    def __init__(self, loss: dict) -> None:
-        super().__init__()
-        self.loss = MODELS.build(loss)
 
     def check_compatibility(self, detector: nn.Module) -> None:
         check_rcn_pairing(detector)
@@ -46,7 +42,7 @@ class RCNSoftClassTerm(DistillationTerm):
 
 
 @MODELS.register_module()
-class RCNBoundedRegressionTerm(DistillationTerm):
+class RCNBoundedRegressionTerm(LossModuleTerm):
     r"""Teacher-bounded regression :math:`\nu L_b` on the positive RoIs (``loss_rcn_kd_bbox``).
 
     Args:
@@ -54,10 +50,6 @@ class RCNBoundedRegressionTerm(DistillationTerm):
     """
     loss_keys = ('loss_rcn_kd_bbox', )
     uses_rcn = True
-
-    def __init__(self, loss: dict) -> None:
-        super().__init__()
-        self.loss = MODELS.build(loss)
 
     def check_compatibility(self, detector: nn.Module) -> None:
         check_rcn_pairing(detector)

@@ -3,14 +3,14 @@ r"""The paper's RPN terms on the anchors the student's RPN sampled: soft objectn
 The teacher's RPN maps reach the terms on the student's anchor grid (``KDFasterRCNN``'s ``rpn_align``), so
 both terms need the two RPNs to have anchors that pair up; :func:`check_rpn_pairing` says when they do not.
 """
-from typing import Dict, Optional
+from typing import Dict
 
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
 from ..compatibility import check_same_anchor_shapes, check_same_anchors, check_same_box_coder
 from ..head_distillation import rpn_distillation_losses
-from .base import DistillationInputs, DistillationTerm
+from .base import DistillationInputs, LossModuleTerm
 
 
 def check_rpn_pairing(detector: nn.Module) -> None:
@@ -33,7 +33,7 @@ def check_rpn_pairing(detector: nn.Module) -> None:
 
 
 @MODELS.register_module()
-class RPNSoftClassTerm(DistillationTerm):
+class RPNSoftClassTerm(LossModuleTerm):
     r"""Soft objectness :math:`(1 - \mu) L_{soft}` on the sampled anchors (``loss_rpn_kd_cls``); the student's
     ``loss_rpn_cls`` becomes :math:`\mu L_{hard}`.
 
@@ -42,10 +42,6 @@ class RPNSoftClassTerm(DistillationTerm):
     """
     loss_keys = ('loss_rpn_kd_cls', )
     uses_rpn = True
-
-    def __init__(self, loss: dict) -> None:
-        super().__init__()
-        self.loss = MODELS.build(loss)
 
     def check_compatibility(self, detector: nn.Module) -> None:
         check_rpn_pairing(detector)
@@ -62,7 +58,7 @@ class RPNSoftClassTerm(DistillationTerm):
 
 
 @MODELS.register_module()
-class RPNBoundedRegressionTerm(DistillationTerm):
+class RPNBoundedRegressionTerm(LossModuleTerm):
     r"""Teacher-bounded regression :math:`\nu L_b` on the positive anchors (``loss_rpn_kd_bbox``).
 
     Args:
@@ -70,10 +66,6 @@ class RPNBoundedRegressionTerm(DistillationTerm):
     """
     loss_keys = ('loss_rpn_kd_bbox', )
     uses_rpn = True
-
-    def __init__(self, loss: dict) -> None:
-        super().__init__()
-        self.loss = MODELS.build(loss)
 
     def check_compatibility(self, detector: nn.Module) -> None:
         check_rpn_pairing(detector)
