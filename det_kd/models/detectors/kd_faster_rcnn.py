@@ -235,7 +235,7 @@ class KDFasterRCNN(TwoStageDetector):
         pixels of the batch (the frame of the samples' ``img_shape``), so that a teacher or student at
         another resolution (``teacher.input_scale``, ``student_input_scale``) pairs up too.
         """
-        feature_terms = [t for t in self.distill_terms.values() if isinstance(t, FeatureDistillationTerm)]
+        feature_terms = self.feature_terms
         if not feature_terms:
             return
         probe = torch.zeros(1, 3, probe_size, probe_size)
