@@ -136,3 +136,13 @@ def test_distillation_configs_run_the_diagnostics_hook():
         diagnostics = [h for h in hooks if h.type == 'DistillationDiagnosticsHook']
         assert len(diagnostics) == 1, config
         assert HOOKS.build(diagnostics[0]).interval == 100
+
+
+def test_distillation_configs_name_the_teacher_only_inside_the_model():
+    """A top-level ``teacher_checkpoint`` variable would be dumped beside an overridden
+    ``model.teacher.checkpoint`` and mislead whoever reads the run's config."""
+    kd_configs = [c for c in CONFIGS if 'KDFasterRCNN' in open(osp.join(CONFIG_ROOT, c)).read()]
+    assert len(kd_configs) >= 9
+    for config in kd_configs:
+        cfg = Config.fromfile(osp.join(CONFIG_ROOT, config))
+        assert not {'teacher_checkpoint', 'teacher_config'} & set(cfg.keys()), config

@@ -5,12 +5,10 @@
 # maps differ by a few pixels (padding), so the student's map is padded / cropped to the teacher's.
 _base_ = '../faster_rcnn/faster-rcnn_alexnet_1x_kitti.py'
 
-teacher_config = '{{fileDirname}}/../faster_rcnn/faster-rcnn_vgg16_1x_kitti.py'
-teacher_checkpoint = 'work_dirs/faster-rcnn_vgg16_1x_kitti/epoch_12.pth'
-
 model = dict(
     type='KDFasterRCNN',
-    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
+    teacher=dict(config='{{fileDirname}}/../faster_rcnn/faster-rcnn_vgg16_1x_kitti.py',
+                 checkpoint='work_dirs/faster-rcnn_vgg16_1x_kitti/epoch_12.pth'),
     distill=dict(hints=[dict(student=0, teacher=0, adapter='conv1x1', align='pad')]))
 
 custom_hooks = [

@@ -5,12 +5,10 @@
 # The paper's defaults (lambda 1, gamma 0.5, nu 0.5, w_bg 1.5, T 1, mu 0.5, m 0) come from KDFasterRCNN.
 _base_ = '../faster_rcnn/faster-rcnn_alexnet-w0.25_12e_synthetic-coco.py'
 
-teacher_config = '{{fileDirname}}/../faster_rcnn/faster-rcnn_vgg16-w0.25_12e_synthetic-coco.py'
-teacher_checkpoint = 'work_dirs/faster-rcnn_vgg16-w0.25_12e_synthetic-coco/epoch_12.pth'
-
 model = dict(
     type='KDFasterRCNN',
-    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
+    teacher=dict(config='{{fileDirname}}/../faster_rcnn/faster-rcnn_vgg16-w0.25_12e_synthetic-coco.py',
+                 checkpoint='work_dirs/faster-rcnn_vgg16-w0.25_12e_synthetic-coco/epoch_12.pth'),
     # Hint: the student's conv5 (the map feeding its RPN) guided by the teacher's conv5_3, through a 1x1
     # adaptation layer; RPN and RCN soft targets and bounds from the teacher on the same anchors / RoIs.
     distill=dict(hints=[dict(student=0, teacher=0, adapter='conv1x1', align='pad')]))

@@ -2,12 +2,10 @@
 # One hint pair per FPN level (5 levels, 256 channels each, 1x1 adapters); the two RPNs share anchors.
 _base_ = '../faster_rcnn/faster-rcnn_r18_fpn_1x_coco.py'
 
-teacher_config = '{{fileDirname}}/../faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
-teacher_checkpoint = 'work_dirs/faster-rcnn_r50_fpn_1x_coco/epoch_12.pth'
-
 model = dict(
     type='KDFasterRCNN',
-    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
+    teacher=dict(config='{{fileDirname}}/../faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+                 checkpoint='work_dirs/faster-rcnn_r50_fpn_1x_coco/epoch_12.pth'),
     distill=dict(hints=[dict(student=level, teacher=level) for level in range(5)]))
 
 custom_hooks = [

@@ -2,12 +2,10 @@
 # (paper, Table 1: 54.7 -> 59.4 mAP; Table 4 is the ablation of this pair).
 _base_ = '../faster_rcnn/faster-rcnn_tucker-alexnet_1x_voc07.py'
 
-teacher_config = '{{fileDirname}}/../faster_rcnn/faster-rcnn_vgg16_1x_voc07.py'
-teacher_checkpoint = 'work_dirs/faster-rcnn_vgg16_1x_voc07/epoch_12.pth'
-
 model = dict(
     type='KDFasterRCNN',
-    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
+    teacher=dict(config='{{fileDirname}}/../faster_rcnn/faster-rcnn_vgg16_1x_voc07.py',
+                 checkpoint='work_dirs/faster-rcnn_vgg16_1x_voc07/epoch_12.pth'),
     distill=dict(hints=[dict(student=0, teacher=0, adapter='conv1x1', align='pad')]))
 
 custom_hooks = [

@@ -9,14 +9,12 @@
 # so the teacher sees the real 688-px image, not an upsampled 344-px one.
 _base_ = './faster-rcnn_tucker-alexnet_688px_1x_voc07.py'
 
-teacher_config = '{{fileDirname}}/faster-rcnn_tucker-alexnet_688px_1x_voc07.py'
-teacher_checkpoint = 'work_dirs/faster-rcnn_tucker-alexnet_688px_1x_voc07/epoch_12.pth'
-
 model = dict(
     type='KDFasterRCNN',
     student_input_scale=0.5,
     rpn_head=dict(anchor_generator=dict(scales=[4, 8, 16])),  # the 344-px student's anchors
-    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
+    teacher=dict(config='{{fileDirname}}/faster-rcnn_tucker-alexnet_688px_1x_voc07.py',
+                 checkpoint='work_dirs/faster-rcnn_tucker-alexnet_688px_1x_voc07/epoch_12.pth'),
     distill=dict(hints=[dict(student=0, teacher=0, adapter='conv1x1', align='resample')]))
 
 custom_hooks = [
