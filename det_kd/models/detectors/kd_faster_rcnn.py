@@ -487,7 +487,7 @@ class KDFasterRCNN(TwoStageDetector):
             raise ValueError('FitNets stage 1 (hint_stage) needs a feature term (distill.loss_hint or a term on '
                              'feature pairs in distill.terms)')
         student_inputs, _ = self.student_view(batch_inputs, batch_data_samples)
-        student_layers = self._unique([layer for term in terms for layer in term.student_layers()])
+        student_layers = self.student_layers
         feats, maps = self._extract_hint_feats(self, student_layers, student_inputs, 'student')
         teacher = self.teacher_forward(batch_inputs, batch_data_samples, False, None)
         inputs = DistillationInputs(scale=float(self.distill_scale), student_maps=dict(zip(student_layers, maps)),
