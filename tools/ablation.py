@@ -2,7 +2,8 @@
 
 Trains the baseline student and one distilled student per Table 4 column (L2, L2-B, CLS, CLS-W, Hints,
 Hints-A, L2-B+CLS-W, all three; with ``--columns`` also the feature-distillation family: AT, CWD, PKD alone and
-"all three + AT" / "+ CWD" / "+ PKD", on the config's hint pairs) with the same schedule and seeds, evaluates
+"all three + AT" / "+ CWD" / "+ PKD", on the config's hint pairs, and FitNets-2-stage: the config's terms after
+a first sixth of the epochs on the hint alone) with the same schedule and seeds, evaluates
 each with the plain student config, and writes ``ablation.md`` / ``ablation.json`` (mean and std over seeds)
 next to the paper's numbers.
 With the Baseline column, every other column's gain is paired by seed (same data and seed as its baseline):
@@ -38,7 +39,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--student', help='plain student config (default: the distillation config\'s _base_)')
     parser.add_argument('--teacher-checkpoint', required=True, help='trained teacher checkpoint')
     parser.add_argument('--columns', nargs='+', default=list(TABLE4_COLUMNS), choices=list(ABLATION_COLUMNS),
-                        help='default: the Table 4 columns; also AT, CWD, PKD and "all three + AT" etc.')
+                        help='default: the Table 4 columns; also AT, CWD, PKD, "all three + AT" etc. and FitNets-2-stage')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--metric', default='pascal_voc/mAP', help='metric key of the test runs')
@@ -83,7 +84,7 @@ def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
     else:
         os.makedirs(run_dir, exist_ok=True)
         config = osp.join(run_dir, 'kd_config.py')
-        column_config(args.kd_config, column).dump(config)
+        column_config(args.kd_config, column, args.epochs or configured_epochs(args.kd_config, options)).dump(config)
         options.append(f'model.teacher.checkpoint={osp.abspath(args.teacher_checkpoint)}')
     epochs = args.epochs or configured_epochs(config, options)
     metrics = train_and_test(f'{column} (seed {seed})', config, student, run_dir, os.getcwd(), options, epochs,

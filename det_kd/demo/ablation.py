@@ -1,5 +1,6 @@
 """The columns of the paper's ablation (Table 4) and of the feature-distillation family (AT, CWD, PKD, alone
-and added to the paper's terms) as overrides of a distillation config's ``model.distill``."""
+and added to the paper's terms; FitNets' two stages) as overrides of a distillation config's ``model.distill``
+(and, for FitNets, of its hooks)."""
 import copy
 from typing import Dict, Optional
 
@@ -34,7 +35,12 @@ _FAMILY = dict(AT='AttentionTransferTerm', CWD='ChannelWiseDistillationTerm', PK
 FEATURE_COLUMNS: Dict[str, dict] = {
     **{name: dict(**_NO_CLS, **_NO_REG, **_NO_HINT, terms=[dict(type=term)]) for name, term in _FAMILY.items()},
     **{f'all three + {name}': dict(terms=[dict(type=term)]) for name, term in _FAMILY.items()},
+    # the config's terms after a first stage on the hint alone (FitNetsStagesHook)
+    'FitNets-2-stage': dict(stages='fitnets'),
 }
+#: FitNets' stage 1 (the config's feature terms alone, on the student's layers up to the guided ones) takes
+#: this fraction of the epochs (2 of 12 as in configs/kd/fitnets_*; 4 of the demo's 24), stage 2 the rest.
+FITNETS_HINT_FRACTION = 1 / 6
 
 #: Every column ``tools/ablation.py`` can run, in table order.
 ABLATION_COLUMNS: Dict[str, Optional[dict]] = {**TABLE4_COLUMNS, **FEATURE_COLUMNS}
@@ -53,12 +59,14 @@ def _term_pairs(distill: dict) -> list:
     return [{key: value for key, value in pair.items() if key != 'adapter'} for pair in hints]
 
 
-def column_config(kd_config: str, column: str) -> Config:
+def column_config(kd_config: str, column: str, epochs: Optional[int] = None) -> Config:
     """The distillation config with ``ABLATION_COLUMNS[column]`` merged into ``model.distill``.
 
     A dict override is merged into the config's own dict for that key (e.g. ``rpn_reg=dict(mode='l2')`` keeps
     the config's ``nu``); None switches the term off; a term of ``terms`` without ``pairs`` gets the config's
-    hint pairs and is added to the config's own ``terms``.
+    hint pairs and is added to the config's own ``terms``; ``stages='fitnets'`` puts a ``FitNetsStagesHook``
+    first in ``custom_hooks``, its stage 1 ``FITNETS_HINT_FRACTION`` of ``epochs`` (default: the config's
+    ``train_cfg.max_epochs``; pass the epochs the run will train).
 
     Raises:
         ValueError: For the 'Baseline' column, which is the plain student config, not an override.
@@ -69,6 +77,10 @@ def column_config(kd_config: str, column: str) -> Config:
     cfg = Config.fromfile(kd_config)
     distill = dict(cfg.model.get('distill') or {})
     overrides = copy.deepcopy(overrides)
+    if overrides.pop('stages', None) == 'fitnets':
+        hint_epochs = max(1, round((epochs or cfg.train_cfg.max_epochs) * FITNETS_HINT_FRACTION))
+        others = [hook for hook in cfg.get('custom_hooks', []) if hook['type'] != 'FitNetsStagesHook']
+        cfg.custom_hooks = [dict(type='FitNetsStagesHook', hint_epochs=hint_epochs), *others]
     if 'terms' in overrides:
         added = [dict(term, pairs=term.get('pairs', _term_pairs(distill))) for term in overrides.pop('terms')]
         distill['terms'] = list(distill.get('terms') or []) + added

@@ -63,3 +63,15 @@ def test_feature_family_columns_use_the_configs_hint_pairs():
     cfg.teacher.checkpoint, cfg.teacher.allow_random_init = None, True
     model = MODELS.build(cfg)
     assert list(model.distill_terms) == ['hint', 'rpn_cls', 'rpn_reg', 'rcn_cls', 'rcn_reg', 'cwd']
+
+
+def test_fitnets_column_adds_the_stage_hook_for_the_runs_epochs():
+    from det_kd.demo.ablation import column_config
+    plain = column_config(KD, 'all three')
+    for epochs, hint_epochs in ((None, 2), (24, 4), (3, 1)):  # the config trains 12 epochs: stage 1 is a sixth
+        cfg = column_config(KD, 'FitNets-2-stage', epochs)
+        assert cfg.custom_hooks[0] == dict(type='FitNetsStagesHook', hint_epochs=hint_epochs)
+        assert cfg.custom_hooks[1:] == plain.custom_hooks and cfg.model.distill == plain.model.distill
+    fitnets = osp.join(REPO, 'configs', 'kd', 'fitnets_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py')
+    hooks = column_config(fitnets, 'FitNets-2-stage', 24).custom_hooks  # a config's own stage hook is replaced
+    assert [hook['type'] for hook in hooks].count('FitNetsStagesHook') == 1 and hooks[0]['hint_epochs'] == 4
