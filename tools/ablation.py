@@ -19,18 +19,9 @@ metric defaults to the VOC07 mAP@0.5 the synthetic configs report (``--metric co
 with ``OMP_NUM_THREADS`` = CPU cores / N (on a CPU, N one-thread runs outpace one N-thread run).
 """
 import argparse
-import json
-import os
-import os.path as osp
-from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Optional, Tuple, Union
 
-from mmengine.config import Config, DictAction
-
-from det_kd.demo import StageError, mean_std, metric_percent, schedule_options, train_and_test
-from det_kd.demo.ablation import ABLATION_COLUMNS, PAPER_TABLE4, TABLE4_COLUMNS, column_config
-from det_kd.demo.gain import (bootstrap_gain_from_predictions, check_recomputed_map, format_interval,
-                              gain_summary)
+from det_kd.experiments.ablation import run_ablation
+from det_kd.experiments.ablation_columns import ABLATION_COLUMNS, TABLE4_COLUMNS
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,7 +30,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--student', help='plain student config (default: the distillation config\'s _base_)')
     parser.add_argument('--teacher-checkpoint', required=True, help='trained teacher checkpoint')
     parser.add_argument('--columns', nargs='+', default=list(TABLE4_COLUMNS), choices=list(ABLATION_COLUMNS),
-                        help='default: the Table 4 columns; also AT, CWD, PKD, "all three + AT" etc. and FitNets-2-stage')
+                        help='default: the Table 4 columns; also AT, CWD, PKD, "all three + AT" etc. and '
+                        'FitNets-2-stage')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--metric', default='pascal_voc/mAP', help='metric key of the test runs')
@@ -52,146 +44,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--resume', action='store_true',
                         help='continue the runs in the work dir (started with the same arguments)')
     parser.add_argument('--no-progress', action='store_true')
-    return parser.parse_args()
-
-
-def student_config(kd_config: str) -> str:
-    """The plain student config a distillation config inherits (its single ``_base_``)."""
-    base = Config._get_base_files(kd_config)
-    if len(base) != 1:
-        raise ValueError(f'{kd_config}: pass --student, the plain student config (found bases {base})')
-    return osp.normpath(osp.join(osp.dirname(kd_config), base[0]))
-
-
-def configured_epochs(config: str, options: List[str]) -> int:
-    """``train_cfg.max_epochs`` of ``config`` with the ``--cfg-options`` ``options`` applied."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    cfg = Config.fromfile(config)
-    cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
-    return cfg.train_cfg.max_epochs
-
-
-def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
-               env: Optional[Dict[str, str]] = None) -> Tuple[float, str]:
-    """Trains and tests one column for one seed; returns the metric in percent and the predictions file."""
-    run_dir = osp.abspath(osp.join(args.work_dir, column.replace(' ', '_').replace('+', '_'), f'seed{seed}'))
-    progress = args.jobs == 1 and not args.no_progress  # concurrent bars would overwrite each other
-    seed_options = schedule_options(args.epochs, seed) if args.epochs else [f'randomness.seed={seed}']
-    options = [*seed_options, *args.cfg_options]
-    if ABLATION_COLUMNS[column] is None:
-        config = student
-    else:
-        os.makedirs(run_dir, exist_ok=True)
-        config = osp.join(run_dir, 'kd_config.py')
-        column_config(args.kd_config, column, args.epochs or configured_epochs(args.kd_config, options)).dump(config)
-        options.append(f'model.teacher.checkpoint={osp.abspath(args.teacher_checkpoint)}')
-    epochs = args.epochs or configured_epochs(config, options)
-    metrics = train_and_test(f'{column} (seed {seed})', config, student, run_dir, os.getcwd(), options, epochs,
-                             progress, env=env, resume=args.resume)
-    metric = metric_percent(args.metric, metrics[args.metric])
-    if not progress:
-        print(f'[ablation] {column} (seed {seed}): {args.metric} {metric:.1f}', flush=True)
-    return metric, metrics['predictions']
-
-
-def failure_reason(error: StageError) -> str:
-    """The line of a failed run's log that names the error (e.g. "Hints" without an adaptation layer when the
-    channel counts differ), else the message's first line."""
-    reason = [line for line in str(error).splitlines() if 'Error' in line]
-    return reason[-1].strip() if reason else str(error).splitlines()[0]
-
-
-def run_columns(args: argparse.Namespace, student: str) -> Tuple[Dict[str, Union[List[float], str]], dict]:
-    """Every requested column over every seed, ``args.jobs`` runs at a time; a column that cannot run for
-    this pair records the reason instead of its values. Also returns ``{column: {seed: predictions file}}``."""
-    env = None
-    if args.jobs > 1:
-        env = dict(OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // args.jobs)))
-    runs = [(column, seed) for column in args.columns for seed in args.seeds]
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {run: pool.submit(run_column, run[0], args, student, run[1], env) for run in runs}
-    results: Dict[str, Union[List[float], str]] = {}
-    predictions: Dict[str, Dict[int, str]] = {}
-    for column in args.columns:
-        try:
-            runs_of_column = [futures[(column, seed)].result() for seed in args.seeds]
-        except StageError as error:
-            results[column] = failure_reason(error)
-            print(f'[ablation] {column}: not run: {results[column]}')
-            continue
-        results[column] = [metric for metric, _ in runs_of_column]
-        predictions[column] = {seed: path for seed, (_, path) in zip(args.seeds, runs_of_column)}
-    return results, predictions
-
-
-def column_gains(results: Dict[str, Union[List[float], str]], predictions: Dict[str, Dict[int, str]],
-                 args: argparse.Namespace, student: str) -> Dict[str, dict]:
-    """Each column's :func:`~det_kd.demo.gain.gain_summary` against the Baseline column, paired by seed, with
-    (for VOC07 mAP@0.5) the paired bootstrap over validation images per seed, its recomputed mAPs checked
-    against the test runs'."""
-    if not isinstance(results.get('Baseline'), list):
-        return {}
-    metric = [(args.metric, args.metric)]
-    base = {args.metric: dict(zip(args.seeds, results['Baseline']))}
-    gains = {}
-    for column, values in results.items():
-        if column == 'Baseline' or isinstance(values, str):
-            continue
-        distilled = {args.metric: dict(zip(args.seeds, values))}
-        bootstrap = {}
-        for seed in args.seeds if args.bootstrap > 0 and args.metric == 'pascal_voc/mAP' else []:
-            bootstrap[seed] = bootstrap_gain_from_predictions(student, predictions['Baseline'][seed],
-                                                              predictions[column][seed], args.bootstrap, seed=seed)
-            check_recomputed_map(bootstrap[seed]['baseline'], base[args.metric][seed], f'Baseline (seed {seed})')
-            check_recomputed_map(bootstrap[seed]['distilled'], distilled[args.metric][seed], f'{column} (seed {seed})')
-        gains[column] = gain_summary(base, distilled, bootstrap=bootstrap, metrics=metric)
-    return gains
-
-
-def ablation_table(results: Dict[str, Union[List[float], str]], metric: str,
-                   gains: Optional[Dict[str, dict]] = None) -> str:
-    """Markdown: one row per column with mean ± std over seeds and the paired gain over the baseline (mean,
-    95 % interval over seeds), beside the paper's Table 4; then the bootstrap intervals per seed."""
-    gains = gains or {}
-    lines = [f'| column | {metric} (mean ± std, %) | gain over baseline [95 % CI over seeds] | seeds | '
-             'paper PASCAL / KITTI (VGG16 -> Tucker) |', '|---|---|---|---|---|']
-    for column in (name for name in ABLATION_COLUMNS if name in results):  # the paper's order, then the family
-        values = results[column]
-        paper = '{} / {}'.format(*PAPER_TABLE4[column]) if column in PAPER_TABLE4 else '-'
-        if isinstance(values, str):
-            lines.append(f'| {column} | n/a: {values} | - | 0 | {paper} |')
-            continue
-        mean, std = mean_std(values)
-        gain = gains[column]['metrics'][metric] if column in gains else None
-        cell = format_interval(gain['mean'], gain['low'], gain['high']) if gain else '-'
-        lines.append(f'| {column} | {mean:.1f} ± {std:.1f} | {cell} | {len(values)} | {paper} |')
-    for column, gain in gains.items():
-        verdict = gain['metrics'][metric]['verdict']
-        cells = '; '.join(f"seed {seed} {format_interval(b['gain'], b['low'], b['high'])}"
-                          for seed, b in gain['bootstrap'].items())
-        images = f" bootstrap over the {next(iter(gain['bootstrap'].values()))['num_images']} validation images: " \
-            f'{cells}.' if cells else ''
-        lines.append(f'\n{column}: {verdict} over seeds;{images}')
-    return '\n'.join(lines)
+    args = parser.parse_args()
+    if args.jobs < 1:
+        parser.error(f'--jobs must be >= 1, got {args.jobs}')
+    return args
 
 
 def main() -> None:
-    args = parse_args()
-    if args.jobs < 1:
-        raise SystemExit(f'--jobs must be >= 1, got {args.jobs}')
-    student = args.student or student_config(args.kd_config)
-    results, predictions = run_columns(args, student)
-    gains = column_gains(results, predictions, args, student)
-    table = ablation_table(results, args.metric, gains)
-    os.makedirs(args.work_dir, exist_ok=True)
-    with open(osp.join(args.work_dir, 'ablation.md'), 'w') as f:
-        f.write(f'# Ablation (Table 4 and feature-distillation columns)\n\nDistillation config `{args.kd_config}`, '
-                f'student `{student}`, '
-                f'teacher checkpoint `{args.teacher_checkpoint}`, seeds {args.seeds}.\n\n{table}\n')
-    with open(osp.join(args.work_dir, 'ablation.json'), 'w') as f:
-        json.dump(dict(args=vars(args), results=results, gains=gains), f, indent=2)
-    print(table)
+    run_ablation(parse_args())
 
 
 if __name__ == '__main__':

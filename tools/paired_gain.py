@@ -20,9 +20,9 @@ import os.path as osp
 import statistics
 from typing import Dict, List
 
-from det_kd.demo import latest_test_metrics
-from det_kd.demo.gain import (GAIN_METRICS, bootstrap_gain_from_predictions, check_recomputed_map, gain_markdown,
-                              gain_summary, per_seed_percent_values)
+from det_kd.experiments import latest_test_metrics
+from det_kd.experiments.gain import (GAIN_METRICS, bootstrap_gain_from_predictions, check_recomputed_map,
+                                     gain_markdown, gain_summary, per_seed_percent_values)
 
 
 def parse_args() -> argparse.Namespace:

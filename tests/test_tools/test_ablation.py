@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 from conftest import ONE_EPOCH, REPO, run_tool
 
-from det_kd.demo.ablation import PAPER_TABLE4, TABLE4_COLUMNS
+from det_kd.experiments.ablation_columns import PAPER_TABLE4, TABLE4_COLUMNS
 
 KD = osp.join(REPO, 'configs', 'kd', 'kd_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py')
 
@@ -40,7 +40,7 @@ def test_ablation_runs_columns_and_reports_the_impossible_one(workspace, teacher
 
 
 def test_column_configs_switch_the_right_terms():
-    from det_kd.demo.ablation import column_config
+    from det_kd.experiments.ablation_columns import column_config
     l2 = column_config(KD, 'L2').model.distill
     assert l2['rpn_cls'] is None and l2['loss_hint'] is None and l2['rcn_reg'] == dict(mode='l2')
     cls = column_config(KD, 'CLS').model.distill
@@ -50,7 +50,7 @@ def test_column_configs_switch_the_right_terms():
 
 
 def test_feature_family_columns_use_the_configs_hint_pairs():
-    from det_kd.demo.ablation import ABLATION_COLUMNS, column_config
+    from det_kd.experiments.ablation_columns import ABLATION_COLUMNS, column_config
     assert {'AT', 'CWD', 'PKD', 'all three + AT', 'all three + CWD', 'all three + PKD'} <= set(ABLATION_COLUMNS)
     alone = column_config(KD, 'AT').model.distill
     assert alone['loss_hint'] is None and alone['rpn_cls'] is None and alone['rcn_reg'] is None
@@ -66,7 +66,7 @@ def test_feature_family_columns_use_the_configs_hint_pairs():
 
 
 def test_fitnets_column_adds_the_stage_hook_for_the_runs_epochs():
-    from det_kd.demo.ablation import column_config
+    from det_kd.experiments.ablation_columns import column_config
     plain = column_config(KD, 'all three')
     for epochs, hint_epochs in ((None, 2), (24, 4), (3, 1)):  # the config trains 12 epochs: stage 1 is a sixth
         cfg = column_config(KD, 'FitNets-2-stage', epochs)

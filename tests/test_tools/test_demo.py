@@ -1,16 +1,43 @@
 """The demo pipeline end to end at a toy size: data, three trainings, tests, export, latency, table, plot."""
 import json
+import os
 import os.path as osp
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
+import pytest
 from conftest import REPO, run_tool
+from mmengine.config import Config
+
+#: A demo at toy size: 4 training and 2 validation images, one epoch.
+TOY = ['--num-train', '4', '--num-val', '2', '--img-size', '160', '120', '--epochs', '1', '--latency-runs', '2',
+       '--no-progress']
 
 
-def test_demo_runs_end_to_end_at_toy_size_and_resumes(tmp_path):
-    work_dir = tmp_path / 'demo'
-    args = ['--work-dir', str(work_dir), '--num-train', '4', '--num-val', '2', '--img-size', '160', '120',
-            '--epochs', '1', '--latency-runs', '2', '--no-progress']
-    out = run_tool('demo.py', args, cwd=tmp_path)
+def readme_block(heading: str) -> str:
+    """The first bash block of the README section under ``heading``."""
+    with open(osp.join(REPO, 'README.md'), encoding='utf-8') as f:
+        section = f.read().split(heading + '\n', 1)[1]
+    return re.search(r'```bash\n(.*?)```', section, re.S).group(1)
+
+
+@pytest.fixture(scope='module')
+def toy_demo(tmp_path_factory):
+    """One uninterrupted toy demo: ``(folder it ran in, work dir, its arguments, its output, its results.json
+    as written)``."""
+    root = tmp_path_factory.mktemp('toy_demo')
+    work_dir = root / 'work_dirs' / 'demo'  # where the README's "Using the demo's models" expects it
+    args = ['--work-dir', str(work_dir), *TOY]
+    out = run_tool('demo.py', args, cwd=root)
+    return root, work_dir, args, out, json.loads((work_dir / 'results.json').read_text())
+
+
+def test_demo_runs_end_to_end_at_toy_size_and_resumes(toy_demo):
+    tmp_path, work_dir, args, out, _ = toy_demo
     assert '| teacher |' in out and '| distilled student |' in out and 'Distilled minus baseline' in out
     assert 'CPU ms/img, median (p10-p90) |' in out and 'Over 1 paired seed (' in out
     results = json.loads((work_dir / 'results.json').read_text())
@@ -34,6 +61,30 @@ def test_demo_runs_end_to_end_at_toy_size_and_resumes(tmp_path):
         assert (work_dir / 'seed0' / role / 'train.log').exists()
     assert 'pkg_resources' not in out + (work_dir / 'seed0' / 'distilled' / 'train.log').read_text()
     assert (work_dir / 'seed0' / 'distilled' / 'student.pth').exists()
+    # the configs it ran, and the commands of every run
+    assert sorted(os.listdir(work_dir / 'configs')) == ['baseline.py', 'distilled.py', 'teacher.py']
+    teacher_config = (work_dir / 'configs' / 'teacher.py').read_text()
+    written = Config.fromfile(str(work_dir / 'configs' / 'teacher.py'))
+    assert written.train_cfg.max_epochs == 1
+    assert written.data_root == written.test_dataloader.dataset.data_root == f'{work_dir}/data/synthetic/coco'
+    assert '[demo] expected time: about' in out
+    commands = (work_dir / 'results.md').read_text().split('## Commands of each run')[1]
+    assert f'python tools/train.py {work_dir}/configs/distilled.py --work-dir {work_dir}/seed0/distilled' in commands
+    assert f'tools/export_student.py {work_dir}/seed0/distilled/epoch_1.pth' in commands
+
+    # The README's "Using the demo's models" commands run as written from a folder that holds tools/ and
+    # work_dirs/demo (as the repo root does after the demo).
+    os.symlink(osp.join(REPO, 'tools'), tmp_path / 'tools')
+    env = dict(os.environ, PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'], PYTHONUNBUFFERED='1')
+    block = readme_block("### Using the demo's models")
+    proc = subprocess.run(['bash', '-euo', 'pipefail', '-c', block], cwd=tmp_path, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.stdout.count('pascal_voc/mAP:') == 3  # the three tests
+    assert (tmp_path / 'work_dirs' / 'demo_more' / 'seed5' / 'student.pth').exists()
+    # distilled from the demo's seed-0 teacher, which distilled.py names
+    assert f'{work_dir}/seed0/teacher/epoch_1.pth' in (tmp_path / 'work_dirs' / 'demo_more' / 'seed5' /
+                                                       'distilled.py').read_text()
 
     # A rerun into the same work dir is refused (it would overwrite the checkpoints); --resume reads the
     # finished stages back and only tests again the stage whose test results are gone.
@@ -46,7 +97,36 @@ def test_demo_runs_end_to_end_at_toy_size_and_resumes(tmp_path):
     assert json.loads((work_dir / 'results.json').read_text())['per_seed'] == results['per_seed']
     # Other settings for the same stages are refused, naming what differs.
     changed = run_tool('demo.py', [*args[:-4], '2', *args[-3:], '--resume'], cwd=tmp_path, returncode=1)
-    assert 'was started with other settings (epochs, options differ' in changed
+    assert f'{work_dir}/configs/teacher.py holds another config than' in changed  # and is not overwritten
+    assert (work_dir / 'configs' / 'teacher.py').read_text() == teacher_config
+
+
+def test_demo_killed_after_the_teacher_stage_resumes_to_the_same_table(toy_demo, tmp_path):
+    """A demo killed (SIGKILL, the whole process group) once its teacher is trained and tested and its baseline
+    has started continues with --resume: the teacher is read back, not trained again, and the table equals
+    the uninterrupted run's."""
+    *_, uninterrupted = toy_demo
+    work_dir = tmp_path / 'demo'
+    args = ['--work-dir', str(work_dir), *TOY]
+    proc = subprocess.Popen([sys.executable, osp.join(REPO, 'tools', 'demo.py'), *args], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    baseline_started, deadline = work_dir / 'seed0' / 'baseline' / 'stage.json', time.time() + 600
+    try:
+        while not baseline_started.exists():
+            assert proc.poll() is None, f'the demo exited ({proc.returncode}) before its baseline stage started'
+            assert time.time() < deadline, 'the demo did not reach its baseline stage in 10 minutes'
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert (work_dir / 'seed0' / 'teacher' / 'test').is_dir() and not (work_dir / 'results.json').exists()
+
+    out = run_tool('demo.py', args + ['--resume'], cwd=tmp_path)
+    assert 'seed 0 teacher: finished earlier' in out
+    assert not (work_dir / 'seed0' / 'teacher' / 'train_resumed.log').exists()
+    resumed = json.loads((work_dir / 'results.json').read_text())
+    assert resumed['per_seed'] == uninterrupted['per_seed']
+    assert resumed['gain']['metrics'] == uninterrupted['gain']['metrics']
 
 
 def test_demo_runs_the_half_resolution_setting_of_table2(tmp_path):

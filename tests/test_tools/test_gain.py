@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from det_kd.demo.gain import (format_interval, format_plus_minus, gain_markdown, gain_summary, gap_closed,
-                              interval_verdict, paired_gains, paired_seed_interval, summary_line)
+from det_kd.experiments.gain import (format_interval, format_plus_minus, gain_markdown, gain_summary, gap_closed,
+                                     interval_verdict, paired_gains, paired_seed_interval, summary_line)
 
 
 def test_paired_seed_interval_is_the_student_t_interval_of_the_mean():

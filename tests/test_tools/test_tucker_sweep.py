@@ -1,5 +1,4 @@
 """The Table 3 Tucker sweep: the 1/2-width AlexNet reaches the paper's ratios, the load check, a toy run."""
-import importlib.util
 import json
 import os.path as osp
 import subprocess
@@ -13,21 +12,13 @@ from mmengine.config import Config
 
 import det_kd  # noqa: F401  (registers det_kd's models)
 from det_kd.compression import conv_specs, select_tucker_ranks
-from det_kd.demo import StageError
+from det_kd.experiments import StageError
 
 DEMO = osp.join(REPO, 'configs', 'demo')
 DENSE_W05 = osp.join(DEMO, 'faster-rcnn_alexnet-w0.5_demo.py')
 DENSE_W025 = osp.join(DEMO, 'faster-rcnn_alexnet-w0.25_demo.py')
 TABLE3_RATIOS = (0.2, 0.25, 0.3, 0.375, 0.45)
 INPUT_SIZE = (192, 256)  # (H, W) of configs/demo
-
-
-def _load_tool():
-    """tools/tucker_sweep.py as a module (tools are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location('tucker_sweep', osp.join(REPO, 'tools', 'tucker_sweep.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _backbone_specs(config: str) -> dict:
@@ -66,7 +57,7 @@ Loads checkpoint by local backend from path: /runs/tucker.pth
 
 
 def test_check_student_loaded_allows_only_the_adaptation_layers_to_be_missing(tmp_path):
-    tool = _load_tool()
+    from det_kd.experiments import tucker_sweep as tool
     log = tmp_path / 'train.log'
     log.write_text(LOAD_LOG.format(warning=''))
     assert tool.check_student_loaded(str(log), '/runs/tucker.pth') == []

@@ -64,7 +64,7 @@ def train_and_test(name: str, config: str, test_config: str, run_dir: str, cwd: 
             and ``test/`` go there.
         cwd (str): Working directory of the tools (the folder holding ``data/``).
         options (List[str]): ``--cfg-options`` of the training; they must set ``train_cfg.max_epochs`` to
-            ``epochs`` (see :func:`det_kd.demo.schedule_options`).
+            ``epochs`` (see :func:`det_kd.experiments.schedule_options`).
         epochs (int): Training epochs: the checkpoint tested is ``run_dir/epoch_<epochs>.pth``.
         progress (bool): Show progress bars.
         export (bool): Export the student of a distillation checkpoint (``tools/export_student.py``) to

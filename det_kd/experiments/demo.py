@@ -1,0 +1,220 @@
+"""The demo (``tools/demo.py``): does distillation work? A teacher, a baseline student and a distilled student
+per seed on generated data, evaluated side by side.
+
+For each seed it trains the three with the same schedule and seed (or distils every seed from one given
+teacher checkpoint), tests them on the same validation images, measures params and CPU latency, and writes
+``results.md`` (the table; the paired gain of distillation with its 95 % intervals over seeds and, per seed,
+over validation images; the distillation diagnostics), ``results.json``, ``accuracy_vs_cost.png`` and every
+log into the work directory. A stopped demo continues with ``resume`` (see :mod:`.train_test`).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import time
+from typing import Dict, List
+
+from det_kd.benchmark.environment import load_average, machine_info
+from det_kd.synthetic import generate_dataset
+from .gain import (bootstrap_gain_from_predictions, check_recomputed_map, gain_markdown, gain_summary,
+                   per_seed_percent_values)
+from .run_configs import write_run_config
+from .results import METRICS, mean_std, per_seed_percent, results_table, seeds_summary
+from .schedule import schedule_options
+from .stages import REPO, StageError
+from .train_test import evaluate_checkpoint, train_and_test
+
+CONFIGS = osp.join(REPO, 'configs')
+# The demo's models (see configs/demo and benchmarks/results/demo_exploration.md): the synthetic configs at
+# 256x192, where 24 epochs of all three trainings fit the demo's time budget.
+DEFAULT_TEACHER = osp.join(CONFIGS, 'demo', 'faster-rcnn_vgg16-w0.25_demo.py')
+DEFAULT_STUDENT = osp.join(CONFIGS, 'demo', 'faster-rcnn_alexnet-w0.25_demo.py')
+# The paper's loss with the hint at gamma 10 and centre-aligned: the best of the variants measured over paired
+# seeds (benchmarks/results/kd_regime_synthetic.md); the paper's own settings:
+# --kd configs/demo/kd_alexnet-w0.25-vgg16-w0.25_demo.py.
+DEFAULT_KD = osp.join(CONFIGS, 'demo', 'kd_alexnet-w0.25-vgg16-w0.25_hint10-centre_demo.py')
+#: Minutes of one seed with the default settings on 2 idle CPU cores, per stage (training and test), and the
+#: rest (data, export, latency, bootstrap): benchmarks/results/demo_one_seed.md.
+MEASURED_MINUTES = dict(teacher=6.7, baseline=1.8, distilled=3.8, rest=0.7)
+#: How to read results.json, written into it.
+JSON_NOTES = dict(
+    values='full floats; metrics in percent as the test runs report them (MMDetection\'s CocoMetric rounds '
+    'to 0.1 points, its VOCMetric does not), per_seed lists in increasing seed order',
+    load_average='1, 5 and 15 minute load averages at the start and at the end of the demo')
+
+
+def metrics_only(metrics: dict) -> dict:
+    """A run's test metrics without the paths ``train_and_test`` adds."""
+    return {k: v for k, v in metrics.items() if k not in ('checkpoint', 'predictions', 'stage')}
+
+
+def diagnostics_section(work_dir: str, seeds, since: float) -> str:
+    """Markdown: the distilled runs' ``DistillationDiagnosticsHook`` summaries (mean over the measurements of
+    each run) and their warnings, from the files written after ``since`` (a time stamp: a file left by an
+    earlier demo in the same work directory is not this run's); empty without a diagnostics hook."""
+    from det_kd.models.distillation.diagnostics import format_summary
+
+    parts = []
+    for seed in seeds:
+        path = osp.join(work_dir, f'seed{seed}', 'distilled', 'distillation_diagnostics.json')
+        if not osp.isfile(path) or osp.getmtime(path) < since:
+            continue
+        with open(path) as f:
+            record = json.load(f)
+        warnings = ''.join(f"\n- iteration {w['iter']}: {w['message']}"
+                           for w in record.get('warnings', [])) or '\n- none'
+        parts.append(f'Seed {seed} (`{osp.relpath(path, work_dir)}`, {len(record["measurements"])} measurements):'
+                     f'\n\n```\n{format_summary(record["summary"])}\n```\n\nWarnings:{warnings}')
+    return '\n\n## Distillation diagnostics\n\n' + '\n\n'.join(parts) if parts else ''
+
+
+def paired_gain(runs: Dict[str, Dict[int, dict]], student_config: str, num_samples: int) -> dict:
+    """Distilled minus baseline over the paired seeds, with the bootstrap over validation images per seed (its
+    recomputed mAPs checked against the test runs'); ``student_config`` is the baseline's run config."""
+    values = {role: per_seed_percent_values(runs[role]) for role in runs}
+    teacher = {key: mean_std(per_seed.values())[0] for key, per_seed in values['teacher'].items()}
+    bootstrap = {}
+    for seed in sorted(runs['distilled']) if num_samples > 0 else []:
+        bootstrap[seed] = bootstrap_gain_from_predictions(
+            student_config, runs['baseline'][seed]['predictions'], runs['distilled'][seed]['predictions'],
+            num_samples, seed=seed)
+        for role in ('baseline', 'distilled'):
+            check_recomputed_map(bootstrap[seed][role], values[role]['pascal_voc/mAP'][seed], f'{role} seed {seed}')
+    return gain_summary(values['baseline'], values['distilled'], teacher, bootstrap)
+
+
+def expected_minutes(args: argparse.Namespace) -> float:
+    """The demo's time on 2 idle CPU cores, scaled from :data:`MEASURED_MINUTES` by the seeds, the epochs and
+    the training images (a given teacher checkpoint skips the teacher's training)."""
+    per_seed = MEASURED_MINUTES['baseline'] + MEASURED_MINUTES['distilled']
+    per_seed += 0.0 if args.teacher_checkpoint else MEASURED_MINUTES['teacher']
+    scale = args.epochs / 24 * args.num_train / 200
+    return len(args.seeds) * per_seed * scale + MEASURED_MINUTES['rest']
+
+
+def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoint: str) -> Dict[str, str]:
+    """Writes the configs the demo runs into ``<work_dir>/configs``: ``teacher.py``, ``baseline.py`` (the plain
+    student, also the test config of the distilled student) and ``distilled.py``, each with the demo's
+    schedule and the generated data's absolute paths (:func:`~.run_configs.write_run_config`), the
+    distillation config with ``teacher_checkpoint``. Returns ``{role: path}``.
+
+    Raises:
+        StageError: The work directory holds configs of a demo with other settings.
+    """
+    schedule = schedule_options(args.epochs, args.seeds[0])
+    configs = dict(teacher=(args.teacher, schedule), baseline=(args.student, schedule),
+                   distilled=(args.kd, schedule + [f'model.teacher.checkpoint={teacher_checkpoint}']))
+    try:
+        return {role: write_run_config(config, osp.join(work_dir, 'configs', f'{role}.py'), work_dir, options)
+                for role, (config, options) in configs.items()}
+    except FileExistsError as error:
+        raise StageError(str(error)) from error
+
+
+def run_commands(title: str, config: str, test_config: str, run_dir: str, options: List[str], epochs: int,
+                 export: bool) -> str:
+    """The shell commands that reproduce one run of the demo from the repo root: train, export the student of
+    a distillation run (``export``), test."""
+    trained = osp.join(run_dir, f'epoch_{epochs}.pth')
+    tested = osp.join(run_dir, 'student.pth') if export else trained
+    lines = [f'# {title}', f'python tools/train.py {config} --work-dir {run_dir} --cfg-options {" ".join(options)}']
+    lines += [f'python tools/export_student.py {trained} --out {tested}'] if export else []
+    return '\n'.join(lines + [f'python tools/test.py {test_config} {tested}'])
+
+
+def run_demo(args: argparse.Namespace) -> None:
+    """Runs the demo that ``tools/demo.py``'s arguments ``args`` describe (see the module docstring).
+
+    Raises:
+        StageError: A stage's tool failed, or the work directory holds runs of other settings.
+    """
+    start, load_at_start = time.time(), load_average()
+    work_dir = osp.abspath(args.work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    progress = not args.no_progress
+    threads = os.environ.get('OMP_NUM_THREADS')
+    print(f"[demo] OMP_NUM_THREADS={threads or 'unset (every core)'}; on a shared machine run one-thread jobs "
+          '(OMP_NUM_THREADS=1): oversubscribed threads are several times slower')
+    print(f'[demo] expected time: about {expected_minutes(args):.0f} minutes on 2 idle CPU cores (scaled from '
+          'the default one-seed demo, measured at 13 minutes); several times longer on busy ones')
+    print(f'[demo] generating {args.num_train} + {args.num_val} synthetic images in {work_dir}/data/synthetic')
+    generate_dataset(osp.join(work_dir, 'data', 'synthetic'), num_train=args.num_train, num_val=args.num_val,
+                     img_size=tuple(args.img_size), seed=0, formats=('coco', ), progress=progress)
+
+    roles = [('teacher', 'teacher', args.teacher), ('baseline', 'baseline student', args.student),
+             ('distilled', 'distilled student', args.kd)]
+    first_teacher = args.teacher_checkpoint or osp.join(work_dir, f'seed{args.seeds[0]}', 'teacher',
+                                                        f'epoch_{args.epochs}.pth')
+    run_config = write_demo_configs(args, work_dir, first_teacher)
+    runs: Dict[str, Dict[int, dict]] = {role: {} for role, _, _ in roles}
+    if args.teacher_checkpoint:  # one trained teacher for every seed: tested once
+        runs['teacher'][args.seeds[0]] = dict(
+            evaluate_checkpoint('teacher', run_config['teacher'], args.teacher_checkpoint,
+                                osp.join(work_dir, 'teacher'), work_dir, progress), checkpoint=args.teacher_checkpoint)
+    commands = []
+    for seed in args.seeds:
+        options = [f'randomness.seed={seed}']
+        seed_dir = osp.join(work_dir, f'seed{seed}')
+        stage = dict(cwd=work_dir, epochs=args.epochs, progress=progress, resume=args.resume)
+        teacher_checkpoint = args.teacher_checkpoint or osp.join(seed_dir, 'teacher', f'epoch_{args.epochs}.pth')
+        per_role = dict(teacher=options, baseline=options,
+                        distilled=options + [f'model.teacher.checkpoint={teacher_checkpoint}'])
+        for role in ('baseline', 'distilled') if args.teacher_checkpoint else ('teacher', 'baseline', 'distilled'):
+            test_config = run_config['teacher' if role == 'teacher' else 'baseline']
+            runs[role][seed] = train_and_test(role, run_config[role], test_config, osp.join(seed_dir, role),
+                                              options=per_role[role], export=role == 'distilled', **stage)
+            commands.append(run_commands(f'seed {seed} {role}', run_config[role], test_config, osp.join(seed_dir, role),
+                                         per_role[role], args.epochs, export=role == 'distilled'))
+            if runs[role][seed]['stage'] == 'read back':
+                print(f'[demo] seed {seed} {role}: finished earlier, read back from {seed_dir}/{role}')
+
+    from .latency import params_and_latency  # imports torch / mmdet: after the subprocess stages
+    costs = params_and_latency(
+        {role: (args.student if role != 'teacher' else args.teacher, next(iter(runs[role].values()))['checkpoint'])
+         for role, _, _ in roles}, image_size=tuple(args.img_size), runs=args.latency_runs)
+
+    models = [
+        dict(name=title, role=role, architecture=osp.basename(config if role != 'distilled' else args.student)[:-3],
+             teacher=osp.basename(args.teacher)[:-3] if role == 'distilled' else '-',
+             runs={seed: metrics_only(metrics) for seed, metrics in runs[role].items()},
+             params=costs[role]['params'], latency=costs[role]['latency'],
+             input_size=costs[role]['input_size'])
+        for role, title, config in roles
+    ]
+    table = results_table(models)
+    gain = paired_gain(runs, run_config['baseline'], args.bootstrap)
+    table += '\n\n## Distilled minus baseline\n\n' + gain_markdown(gain)
+    diagnostics = diagnostics_section(work_dir, args.seeds, since=0.0 if args.resume else start)
+    from det_kd.benchmark.plots import PlotPoint, plot_accuracy_cost
+    plot_accuracy_cost([  # named by architecture: the arrow joins a baseline to its distilled student
+        PlotPoint(name=m['architecture'], role=m['role'],
+                  metric=mean_std(per_seed_percent(m['runs'], 'pascal_voc/mAP'))[0],
+                  latency_ms=m['latency']['median_ms'], params=m['params'],
+                  latency_range_ms=(m['latency']['p10_ms'], m['latency']['p90_ms'])) for m in models
+    ], osp.join(work_dir, 'accuracy_vs_cost.png'), metric_label='VOC07 mAP@0.5 (%)',
+        title='det_kd demo: synthetic shapes')
+    minutes = (time.time() - start) / 60
+    configs = ''.join(f' --{role} {osp.relpath(getattr(args, role), REPO)}' for role, default in
+                      (('teacher', DEFAULT_TEACHER), ('student', DEFAULT_STUDENT), ('kd', DEFAULT_KD))
+                      if getattr(args, role) != default)
+    if args.teacher_checkpoint:
+        configs += f' --teacher-checkpoint {args.teacher_checkpoint}'
+    header = (f'# det_kd demo\n\nCommand: `python tools/demo.py --seeds {" ".join(map(str, args.seeds))} '
+              f'--num-train {args.num_train} --num-val {args.num_val} --img-size {args.img_size[0]} '
+              f'{args.img_size[1]} --epochs {args.epochs}{configs}`; {minutes:.1f} minutes. Metrics in percent '
+              f'on {args.num_val} validation images (mean ± std over {len(args.seeds)} seed(s)); CPU latency: '
+              f'median (p10-p90) ms of {args.latency_runs} timed `test_step` calls at batch 1 and the input '
+              f'size of each model\'s test pipeline, {costs["teacher"]["threads"]} thread(s), models '
+              'interleaved.\n\n')
+    with open(osp.join(work_dir, 'results.md'), 'w') as f:
+        f.write(header + table + diagnostics + '\n\n## Commands of each run\n\n```bash\n' + '\n'.join(commands)
+                + '\n```\n')
+    with open(osp.join(work_dir, 'results.json'), 'w') as f:
+        environment = dict(machine_info('cpu'), load_average=dict(start=load_at_start, end=load_average()))
+        json.dump(dict(args=vars(args), titles={role: title for role, title, _ in roles},
+                       per_seed=seeds_summary(models), gain=gain, costs=costs, minutes=minutes,
+                       metrics=[key for key, _ in METRICS], environment=environment, notes=JSON_NOTES), f,
+                  indent=2)
+    print('\n' + table)
+    print(f'\n[demo] done in {minutes:.1f} minutes: {work_dir}/results.md, results.json, accuracy_vs_cost.png, '
+          'logs under seed*/')
