@@ -19,7 +19,7 @@ setup(
     long_description=open(osp.join(osp.dirname(__file__), 'README.md')).read(),
     long_description_content_type='text/markdown',
     python_requires='>=3.8',
-    packages=find_packages(include=['det_kd', 'det_kd.*']),
+    packages=find_packages(include=['det_kd', 'det_kd.*', 'det_kd_kitti']),
     install_requires=[
         'torch>=2.0',
         'torchvision>=0.15',

@@ -128,20 +128,39 @@ def read_kitti_file(path: PathLike, is_result: bool) -> KittiObjects:
     Raises:
         ValueError: On a malformed line, naming the file and the 1-based line.
     """
-    rows = []
     with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, start=1):
-            if line.strip():
-                rows.append(parse_kitti_line(line, is_result, path, lineno))
-    if not rows:
+        lines = f.readlines()
+    fields = [line.split() for line in lines]
+    fields = [row for row in fields if row]
+    if not fields:
         return empty_objects(is_result)
-    names, truncated, occluded, boxes, scores = zip(*rows)
+    numbers = _numeric_fields(fields, NUM_RESULT_FIELDS if is_result else NUM_GT_FIELDS)
+    if numbers is None:  # a malformed line somewhere: parse line by line for the error that names it
+        for lineno, line in enumerate(lines, start=1):
+            if line.strip():
+                parse_kitti_line(line, is_result, path, lineno)
+        raise ValueError(f'{path}: not a KITTI {"result" if is_result else "label"} file')
     return KittiObjects(
-        names=np.array(names, dtype=str),
-        truncated=np.array(truncated, dtype=np.float64),
-        occluded=np.array(occluded, dtype=np.int64),
-        boxes=np.array(boxes, dtype=np.float64).reshape(-1, 4),
-        scores=np.array(scores, dtype=np.float64) if is_result else None)
+        names=np.array([row[0] for row in fields], dtype=str),
+        truncated=numbers[:, 0].copy(),
+        occluded=numbers[:, 1].astype(np.int64),
+        boxes=numbers[:, 3:7].copy(),
+        scores=numbers[:, 14].copy() if is_result else None)
+
+
+def _numeric_fields(fields: List[List[str]], expected: int) -> Optional[np.ndarray]:
+    """The numeric fields (all but the type) of well-formed lines as an ``(N, expected - 1)`` array, or None
+    when any line has another field count, a field that is not a finite number or a non-integer occlusion
+    (:func:`parse_kitti_line` then names the line)."""
+    if any(len(row) != expected for row in fields):
+        return None
+    try:
+        numbers = np.array([[float(token) for token in row[1:]] for row in fields], dtype=np.float64)
+    except ValueError:
+        return None
+    if not np.isfinite(numbers).all() or not (numbers[:, 1] == np.round(numbers[:, 1])).all():
+        return None
+    return numbers
 
 
 def read_split_file(path: PathLike) -> List[str]:

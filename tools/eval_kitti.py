@@ -16,11 +16,12 @@ import os.path as osp
 import sys
 from typing import Dict, List, Optional
 
-if importlib.util.find_spec('det_kd') is None:  # run from a checkout without installing
+if importlib.util.find_spec('det_kd_kitti') is None:  # run from a checkout without installing
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from det_kd.evaluation.functional import (DEFAULT_CLASSES, classes_without_ground_truth,  # noqa: E402
-                                          format_kitti_table, kitti_eval_2d, load_kitti_gt_and_results)
+# det_kd_kitti, not det_kd.evaluation.functional: numpy only, no torch / mmcv / mmdet to import (see its docstring)
+from det_kd_kitti import (DEFAULT_CLASSES, classes_without_ground_truth, format_kitti_table,  # noqa: E402
+                          kitti_eval_2d, load_kitti_gt_and_results)
 
 
 def parse_min_overlaps(items: Optional[List[str]]) -> Dict[str, float]:

@@ -41,11 +41,12 @@ root, *want = sys.argv[1:]
 import torch, torchvision, mmcv, mmengine, mmdet, pycocotools  # noqa: F401
 import pkg_resources  # noqa: F401  (mmengine resolves `mmdet::` config paths with it)
 from mmcv.ops import nms  # noqa: F401  (compiled ops present)
-import det_kd
+import det_kd, det_kd_kitti
 have = [torch.__version__.split('+')[0], torchvision.__version__.split('+')[0],
         mmcv.__version__, mmengine.__version__, mmdet.__version__]
 assert have == want, (have, want)
-assert os.path.realpath(os.path.dirname(det_kd.__file__)) == os.path.realpath(os.path.join(root, 'det_kd'))
+for package in (det_kd, det_kd_kitti):  # this checkout's packages, installed editable (a new one reinstalls)
+    assert os.path.realpath(os.path.dirname(package.__file__)) == os.path.realpath(os.path.join(root, package.__name__))
 PYCHECK
     log "environment $VENV is up to date"
     exit 0

@@ -11,9 +11,8 @@ import pytest
 from kitti_reference import get_thresholds as reference_thresholds
 from kitti_reference import reference_eval
 
-import det_kd.evaluation.functional.kitti_eval as kitti_eval_module
-from det_kd.evaluation.functional import (KittiObjects, box_overlap, format_kitti_table, get_thresholds,
-                                          kitti_eval_2d)
+import det_kd_kitti.kitti_eval as kitti_eval_module
+from det_kd_kitti import KittiObjects, box_overlap, format_kitti_table, get_thresholds, kitti_eval_2d
 
 LEVELS = ('easy', 'moderate', 'hard')
 ONE = 100 / 11  # R11 of prec = [1, 0, ...]: 9.0909...

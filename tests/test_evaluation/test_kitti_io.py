@@ -7,9 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from det_kd.evaluation.functional import (KittiObjects, load_kitti_gt_and_results, parse_kitti_line,
-                                          read_kitti_file, read_split_file, write_kitti_result_dir,
-                                          write_kitti_result_file)
+from det_kd_kitti import (KittiObjects, load_kitti_gt_and_results, parse_kitti_line, read_kitti_file,
+                          read_split_file, write_kitti_result_dir, write_kitti_result_file)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 GT_LINE = 'Pedestrian 0.00 0 -0.20 712.40 143.00 810.73 307.92 1.89 0.48 1.20 1.84 1.47 8.41 0.01'
@@ -171,3 +170,39 @@ def test_unmatched_result_files_and_inverted_boxes_warn_with_counts(tmp_path):
     messages = [str(w.message) for w in caught]
     assert any('1 result file(s)' in m and '000001' in m for m in messages)
     assert any('1 detection(s)' in m and 'x2 < x1' in m for m in messages)
+
+
+FRAMEWORK = ('torch', 'mmcv', 'mmdet', 'mmengine', 'det_kd')
+
+
+def imported_modules(importtime_stderr: str) -> set:
+    """Top-level names of the modules a ``python -X importtime`` run imported."""
+    names = set()
+    for line in importtime_stderr.splitlines():
+        if line.startswith('import time:') and '|' in line:
+            name = line.rsplit('|', 1)[1].strip()
+            names.add(name.split('.')[0])
+    return names
+
+
+def test_cli_imports_no_framework(tmp_path):
+    """``tools/eval_kitti.py`` scores files with numpy only: neither --help nor an evaluation imports torch,
+    mmcv, mmdet, mmengine or the det_kd plugin (whose import registers everything in MMDetection)."""
+    gt_dir, det_dir, split = make_dataset(tmp_path)
+    tool = osp.join('tools', 'eval_kitti.py')
+    for args in (['--help'], ['--gt-dir', str(gt_dir), '--det-dir', str(det_dir), '--split', split,
+                              '--classes', 'Car', 'Pedestrian']):
+        proc = subprocess.run([sys.executable, '-X', 'importtime', tool, *args], cwd=REPO, capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        imported = imported_modules(proc.stderr)
+        assert 'numpy' in imported and 'det_kd_kitti' in imported  # the parser sees the imports
+        assert not imported & set(FRAMEWORK), sorted(imported & set(FRAMEWORK))
+
+
+def test_plugin_namespace_reexports_the_framework_free_package():
+    import det_kd_kitti
+    from det_kd.evaluation import functional
+    assert set(functional.__all__) == set(det_kd_kitti.__all__)
+    assert all(getattr(functional, name) is getattr(det_kd_kitti, name) for name in det_kd_kitti.__all__)
+    assert functional.kitti_eval is det_kd_kitti.kitti_eval
