@@ -10,6 +10,12 @@ seeds and, per seed, over validation images; the distillation diagnostics), ``re
     python tools/demo.py                        # one seed (see the README for the time it takes)
     python tools/demo.py --seeds 0 1 2 3 4 --teacher-checkpoint T.pth   # 5 paired seeds, one trained teacher
     python tools/demo.py --resume               # continue a demo that was stopped, same arguments
+    python tools/demo.py --voc-root data/BCCD --work-dir work_dirs/demo_bccd   # your own PASCAL VOC folder
+    python tools/demo.py --data-config my_coco_dataset.py --work-dir work_dirs/demo_mine  # any dataset config
+
+On your own data (``--voc-root`` or ``--data-config``) the pair's model configs are put on that data (class
+count, input size, the dataset's evaluators plus VOC07 and COCO mAP) and written into ``<work-dir>/configs``,
+where ``tools/train.py`` and ``tools/test.py`` run them as they are.
 
 A work directory that holds an earlier demo's runs is refused unless --resume is given: finished stages
 are then read back, a trained one is only tested, a stage with a checkpoint continues with MMEngine's resume.
@@ -31,6 +37,20 @@ def parse_args() -> argparse.Namespace:
                         help='validation images (500: the bootstrap interval of one seed\'s gain is about ±2 points)')
     parser.add_argument('--img-size', type=int, nargs=2, default=(256, 192), metavar=('W', 'H'),
                         help='image size of the generated data (the demo configs resize to 256x192)')
+    own = parser.add_argument_group('your own data (instead of generated data)')
+    source = own.add_mutually_exclusive_group()
+    source.add_argument('--voc-root', metavar='DIR', help='a PASCAL VOC layout (JPEGImages/, Annotations/, '
+                        'ImageSets/Main/*.txt) at DIR or DIR/VOC2007')
+    source.add_argument('--data-config', metavar='FILE', help='an MMDetection dataset config (train_dataloader, '
+                        'test_dataloader or val_dataloader, test_evaluator or val_evaluator; COCO, '
+                        'KittiDataset, custom); relative paths are read from the current directory')
+    own.add_argument('--classes', nargs='+', help='--voc-root: the classes, in label order (default: the '
+                     'object names of the annotations, sorted)')
+    own.add_argument('--train-split', help='--voc-root: training split (default: trainval, else train)')
+    own.add_argument('--val-split', help='--voc-root: validation split (default: test, else val)')
+    own.add_argument('--input-size', type=int, nargs=2, metavar=('W', 'H'),
+                     help='input size of the models (default: the median training image, longer side at most '
+                     '320 px)')
     parser.add_argument('--epochs', type=int, default=24, help='training epochs of every model')
     parser.add_argument('--teacher', default=DEFAULT_TEACHER, help='teacher config')
     parser.add_argument('--student', default=DEFAULT_STUDENT, help='plain student config (the baseline)')
@@ -40,12 +60,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--bootstrap', type=int, default=1000,
                         help='paired resamples of the validation images per seed for the gain interval')
     parser.add_argument('--latency-runs', type=int, default=30, help='timed test_step calls per model')
+    parser.add_argument('--pictures', type=int, default=4,
+                        help='validation images drawn into predictions.png (ground truth, teacher, baseline, '
+                        'distilled); 0: none')
+    parser.add_argument('--score-thr', type=float, default=0.3, help='score threshold of the drawn detections')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     parser.add_argument('--resume', action='store_true',
                         help='continue the runs in --work-dir (started with the same arguments)')
     args = parser.parse_args()
-    for role in ('teacher', 'student', 'kd', 'teacher_checkpoint'):  # the tools run in the work directory
-        if getattr(args, role):
+    for flag in ('classes', 'train_split', 'val_split'):
+        if getattr(args, flag) and not args.voc_root:
+            parser.error(f'--{flag.replace("_", "-")} goes with --voc-root (a dataset config sets its own)')
+    if args.input_size and not (args.voc_root or args.data_config):
+        parser.error('--input-size goes with --voc-root or --data-config (generated data: --img-size)')
+    for role in ('teacher', 'student', 'kd', 'teacher_checkpoint', 'voc_root', 'data_config'):
+        if getattr(args, role):  # the tools run in the work directory
             setattr(args, role, osp.abspath(getattr(args, role)))
     if args.teacher_checkpoint and not osp.isfile(args.teacher_checkpoint):
         parser.error(f'--teacher-checkpoint {args.teacher_checkpoint}: no such file')

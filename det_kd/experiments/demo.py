@@ -19,7 +19,7 @@ from det_kd.synthetic import generate_dataset
 from .gain import (bootstrap_gain_from_predictions, check_recomputed_map, gain_markdown, gain_summary,
                    per_seed_percent_values)
 from .run_configs import write_run_config
-from .results import METRICS, mean_std, per_seed_percent, results_table, seeds_summary
+from .results import METRICS, mean_std, per_class_markdown, per_seed_percent, results_table, seeds_summary
 from .schedule import schedule_options
 from .stages import REPO, StageError
 from .train_test import evaluate_checkpoint, train_and_test
@@ -83,30 +83,56 @@ def paired_gain(runs: Dict[str, Dict[int, dict]], student_config: str, num_sampl
     return gain_summary(values['baseline'], values['distilled'], teacher, bootstrap)
 
 
-def expected_minutes(args: argparse.Namespace) -> float:
-    """The demo's time on 2 idle CPU cores, scaled from :data:`MEASURED_MINUTES` by the seeds, the epochs and
-    the training images (a given teacher checkpoint skips the teacher's training)."""
+def expected_minutes(args: argparse.Namespace, num_train: int, input_size) -> float:
+    """The demo's time on 2 idle CPU cores, scaled from :data:`MEASURED_MINUTES` (200 training images at
+    256x192) by the seeds, the epochs, the training images and the input area (a given teacher checkpoint
+    skips the teacher's training)."""
     per_seed = MEASURED_MINUTES['baseline'] + MEASURED_MINUTES['distilled']
     per_seed += 0.0 if args.teacher_checkpoint else MEASURED_MINUTES['teacher']
-    scale = args.epochs / 24 * args.num_train / 200
+    scale = args.epochs / 24 * num_train / 200 * input_size[0] * input_size[1] / (256 * 192)
     return len(args.seeds) * per_seed * scale + MEASURED_MINUTES['rest']
 
 
-def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoint: str) -> Dict[str, str]:
+def user_dataset(args: argparse.Namespace):
+    """The user's dataset (``--voc-root`` or ``--data-config``) as a :class:`~.user_data.UserDataset`, and
+    the input size (``--input-size`` or the data's default); None and the generated data's size without
+    either."""
+    from .user_data import config_dataset, default_input_size, voc_dataset
+
+    if args.voc_root:
+        dataset = voc_dataset(args.voc_root, args.classes, args.train_split, args.val_split)
+    elif args.data_config:
+        dataset = config_dataset(args.data_config, os.getcwd())
+    else:
+        return None, tuple(args.img_size)
+    return dataset, tuple(args.input_size) if args.input_size else default_input_size(dataset)
+
+
+def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoint: str, dataset=None,
+                       input_size=None) -> Dict[str, str]:
     """Writes the configs the demo runs into ``<work_dir>/configs``: ``teacher.py``, ``baseline.py`` (the plain
     student, also the test config of the distilled student) and ``distilled.py``, each with the demo's
-    schedule and the generated data's absolute paths (:func:`~.run_configs.write_run_config`), the
-    distillation config with ``teacher_checkpoint``. Returns ``{role: path}``.
+    schedule and absolute data paths (:func:`~.run_configs.write_run_config`), the distillation config with
+    ``teacher_checkpoint``. On a user's ``dataset`` the pair's configs are first put on that data at
+    ``input_size`` (:func:`~.user_data.model_config_for`; the distillation config reads its teacher from the
+    written ``teacher.py``). Returns ``{role: path}``.
 
     Raises:
         StageError: The work directory holds configs of a demo with other settings.
     """
+    paths = {role: osp.join(work_dir, 'configs', f'{role}.py') for role in ('teacher', 'baseline', 'distilled')}
+    sources = dict(teacher=args.teacher, baseline=args.student, distilled=args.kd)
+    if dataset is not None:
+        from .user_data import model_config_for
+
+        own_pipelines = bool(args.data_config)
+        sources = {role: model_config_for(config, dataset, input_size, own_pipelines, paths['teacher'])
+                   for role, config in sources.items()}
     schedule = schedule_options(args.epochs, args.seeds[0])
-    configs = dict(teacher=(args.teacher, schedule), baseline=(args.student, schedule),
-                   distilled=(args.kd, schedule + [f'model.teacher.checkpoint={teacher_checkpoint}']))
+    options = dict(teacher=schedule, baseline=schedule,
+                   distilled=schedule + [f'model.teacher.checkpoint={teacher_checkpoint}'])
     try:
-        return {role: write_run_config(config, osp.join(work_dir, 'configs', f'{role}.py'), work_dir, options)
-                for role, (config, options) in configs.items()}
+        return {role: write_run_config(sources[role], paths[role], work_dir, options[role]) for role in paths}
     except FileExistsError as error:
         raise StageError(str(error)) from error
 
@@ -135,17 +161,36 @@ def run_demo(args: argparse.Namespace) -> None:
     threads = os.environ.get('OMP_NUM_THREADS')
     print(f"[demo] OMP_NUM_THREADS={threads or 'unset (every core)'}; on a shared machine run one-thread jobs "
           '(OMP_NUM_THREADS=1): oversubscribed threads are several times slower')
-    print(f'[demo] expected time: about {expected_minutes(args):.0f} minutes on 2 idle CPU cores (scaled from '
-          'the default one-seed demo, measured at 13 minutes); several times longer on busy ones')
-    print(f'[demo] generating {args.num_train} + {args.num_val} synthetic images in {work_dir}/data/synthetic')
-    generate_dataset(osp.join(work_dir, 'data', 'synthetic'), num_train=args.num_train, num_val=args.num_val,
-                     img_size=tuple(args.img_size), seed=0, formats=('coco', ), progress=progress)
+    dataset, input_size = user_dataset(args)
+    if dataset is None:
+        num_train, num_val, data_name = args.num_train, args.num_val, 'synthetic shapes'
+    else:
+        num_train, num_val, data_name = len(dataset.image_sizes), dataset.num_val_images, dataset.source
+        print(f'[demo] data: {dataset.source}; {num_train} training images, {num_val} validation images; '
+              f'classes (training boxes): {", ".join(f"{c} ({n})" for c, n in dataset.object_counts.items())}; '
+              f'input size {input_size[0]}x{input_size[1]}')
+    print(f'[demo] expected time: about {expected_minutes(args, num_train, input_size):.0f} minutes on 2 idle CPU '
+          'cores (scaled from the default one-seed demo, measured at 13 minutes); several times longer on busy '
+          'ones')
+    notes = []
+    if dataset is None:
+        print(f'[demo] generating {args.num_train} + {args.num_val} synthetic images in {work_dir}/data/synthetic')
+        generate_dataset(osp.join(work_dir, 'data', 'synthetic'), num_train=args.num_train, num_val=args.num_val,
+                         img_size=tuple(args.img_size), seed=0, formats=('coco', ), progress=progress)
+    else:
+        from mmengine.config import Config
+
+        from .user_data import anchor_fit_note
+        note = anchor_fit_note(Config.fromfile(args.student).model, dataset, input_size)
+        notes += [f'Anchors: {note}'] if note else []
+        for line in notes:
+            print(f'[demo] warning: {line}')
 
     roles = [('teacher', 'teacher', args.teacher), ('baseline', 'baseline student', args.student),
              ('distilled', 'distilled student', args.kd)]
     first_teacher = args.teacher_checkpoint or osp.join(work_dir, f'seed{args.seeds[0]}', 'teacher',
                                                         f'epoch_{args.epochs}.pth')
-    run_config = write_demo_configs(args, work_dir, first_teacher)
+    run_config = write_demo_configs(args, work_dir, first_teacher, dataset, input_size)
     runs: Dict[str, Dict[int, dict]] = {role: {} for role, _, _ in roles}
     if args.teacher_checkpoint:  # one trained teacher for every seed: tested once
         runs['teacher'][args.seeds[0]] = dict(
@@ -169,9 +214,10 @@ def run_demo(args: argparse.Namespace) -> None:
                 print(f'[demo] seed {seed} {role}: finished earlier, read back from {seed_dir}/{role}')
 
     from .latency import params_and_latency  # imports torch / mmdet: after the subprocess stages
-    costs = params_and_latency(
-        {role: (args.student if role != 'teacher' else args.teacher, next(iter(runs[role].values()))['checkpoint'])
-         for role, _, _ in roles}, image_size=tuple(args.img_size), runs=args.latency_runs)
+    tested = {role: (run_config['teacher' if role == 'teacher' else 'baseline'],
+                     next(iter(runs[role].values()))['checkpoint']) for role, _, _ in roles}
+    image_size = tuple(args.img_size) if dataset is None else median_image_size(dataset)
+    costs = params_and_latency(tested, image_size=image_size, runs=args.latency_runs)
 
     models = [
         dict(name=title, role=role, architecture=osp.basename(config if role != 'distilled' else args.student)[:-3],
@@ -184,6 +230,10 @@ def run_demo(args: argparse.Namespace) -> None:
     table = results_table(models)
     gain = paired_gain(runs, run_config['baseline'], args.bootstrap)
     table += '\n\n## Distilled minus baseline\n\n' + gain_markdown(gain)
+    table += '\n\n## VOC07 AP per class\n\n' + per_class_markdown(
+        run_config['baseline'], {title: [run['predictions'] for run in runs[role].values()] for role, title, _ in roles})
+    if notes:
+        table += '\n\n## Warnings\n\n' + '\n'.join(f'- {note}' for note in notes)
     diagnostics = diagnostics_section(work_dir, args.seeds, since=0.0 if args.resume else start)
     from det_kd.benchmark.plots import PlotPoint, plot_accuracy_cost
     plot_accuracy_cost([  # named by architecture: the arrow joins a baseline to its distilled student
@@ -192,7 +242,14 @@ def run_demo(args: argparse.Namespace) -> None:
                   latency_ms=m['latency']['median_ms'], params=m['params'],
                   latency_range_ms=(m['latency']['p10_ms'], m['latency']['p90_ms'])) for m in models
     ], osp.join(work_dir, 'accuracy_vs_cost.png'), metric_label='VOC07 mAP@0.5 (%)',
-        title='det_kd demo: synthetic shapes')
+        title=f'det_kd demo: {dataset_title(dataset)}')
+    if args.pictures > 0:
+        from .pictures import draw_predictions
+        print(f'[demo] drawing {args.pictures} validation images: {work_dir}/predictions.png')
+        first = args.seeds[0]
+        draw_predictions({role: (tested[role][0], runs[role].get(first, next(iter(runs[role].values())))['checkpoint'])
+                          for role, _, _ in roles}, run_config['baseline'], work_dir, args.pictures,
+                         args.score_thr, title=f'det_kd demo on {dataset_title(dataset)}, seed {first}')
     minutes = (time.time() - start) / 60
     configs = ''.join(f' --{role} {osp.relpath(getattr(args, role), REPO)}' for role, default in
                       (('teacher', DEFAULT_TEACHER), ('student', DEFAULT_STUDENT), ('kd', DEFAULT_KD))
@@ -200,9 +257,9 @@ def run_demo(args: argparse.Namespace) -> None:
     if args.teacher_checkpoint:
         configs += f' --teacher-checkpoint {args.teacher_checkpoint}'
     header = (f'# det_kd demo\n\nCommand: `python tools/demo.py --seeds {" ".join(map(str, args.seeds))} '
-              f'--num-train {args.num_train} --num-val {args.num_val} --img-size {args.img_size[0]} '
-              f'{args.img_size[1]} --epochs {args.epochs}{configs}`; {minutes:.1f} minutes. Metrics in percent '
-              f'on {args.num_val} validation images (mean ± std over {len(args.seeds)} seed(s)); CPU latency: '
+              f'{data_arguments(args)} --epochs {args.epochs}{configs}`; {minutes:.1f} minutes. Data: {data_name}'
+              f'{" at " + "x".join(map(str, input_size)) if dataset is not None else ""}. Metrics in percent '
+              f'on {num_val} validation images (mean ± std over {len(args.seeds)} seed(s)); CPU latency: '
               f'median (p10-p90) ms of {args.latency_runs} timed `test_step` calls at batch 1 and the input '
               f'size of each model\'s test pipeline, {costs["teacher"]["threads"]} thread(s), models '
               'interleaved.\n\n')
@@ -211,10 +268,39 @@ def run_demo(args: argparse.Namespace) -> None:
                 + '\n```\n')
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
         environment = dict(machine_info('cpu'), load_average=dict(start=load_at_start, end=load_average()))
-        json.dump(dict(args=vars(args), titles={role: title for role, title, _ in roles},
+        data = dict(source=data_name, input_size=list(input_size), num_train=num_train, num_val=num_val,
+                    classes=list(dataset.classes) if dataset else None,
+                    training_boxes=dataset.object_counts if dataset else None, warnings=notes)
+        json.dump(dict(args=vars(args), data=data, titles={role: title for role, title, _ in roles},
                        per_seed=seeds_summary(models), gain=gain, costs=costs, minutes=minutes,
                        metrics=[key for key, _ in METRICS], environment=environment, notes=JSON_NOTES), f,
                   indent=2)
     print('\n' + table)
-    print(f'\n[demo] done in {minutes:.1f} minutes: {work_dir}/results.md, results.json, accuracy_vs_cost.png, '
-          'logs under seed*/')
+    print(f'\n[demo] done in {minutes:.1f} minutes: {work_dir}/results.md, results.json, accuracy_vs_cost.png'
+          f'{", predictions.png" if args.pictures > 0 else ""}, the configs it ran under configs/, logs under seed*/')
+
+
+def dataset_title(dataset) -> str:
+    """A short name of the demo's data for titles: the user's folder or config file, or the synthetic shapes."""
+    return 'synthetic shapes' if dataset is None else dataset.name
+
+
+def median_image_size(dataset) -> tuple:
+    """``(W, H)`` of the median training image of a user's dataset."""
+    import numpy as np
+
+    width, height = np.median(dataset.image_sizes, axis=0)
+    return int(width), int(height)
+
+
+def data_arguments(args: argparse.Namespace) -> str:
+    """The data arguments of the demo's command line, for the results' header."""
+    if args.voc_root or args.data_config:
+        words = [f'--voc-root {args.voc_root}' if args.voc_root else f'--data-config {args.data_config}']
+        words += [f'--classes {" ".join(args.classes)}'] if args.classes else []
+        words += [f'--{key.replace("_", "-")} {getattr(args, key)}' for key in ('train_split', 'val_split')
+                  if getattr(args, key)]
+        words += [f'--input-size {args.input_size[0]} {args.input_size[1]}'] if args.input_size else []
+        return ' '.join(words)
+    return f'--num-train {args.num_train} --num-val {args.num_val} --img-size {args.img_size[0]} {args.img_size[1]}'
+

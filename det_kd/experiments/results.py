@@ -99,3 +99,26 @@ def seeds_summary(models: Sequence[dict]) -> Dict[str, Dict[str, List[float]]]:
     """``{model role: {metric key: [percent per seed, in seed order]}}`` for the JSON record."""
     metrics = reported_metrics(models)
     return {m['role']: {key: per_seed_percent(m['runs'], key) for key, _ in metrics} for m in models}
+
+
+def per_class_markdown(test_config: str, predictions: Mapping[str, Sequence[str]]) -> str:
+    """A markdown table of the VOC07 AP@0.5 of each class (mean over a model's seeds), a column per model.
+
+    Args:
+        test_config (str): Config whose test set the predictions are of (its classes name the rows).
+        predictions (Mapping[str, Sequence[str]]): Model title to its runs' ``tools/test.py --out`` files.
+    """
+    from .gain import per_class_ap, test_set_records
+
+    files = [path for paths in predictions.values() for path in paths]
+    records, classes = test_set_records(test_config, files)
+    aps, start = {}, 0
+    for title, paths in predictions.items():
+        per_run = [per_class_ap(r, classes) for r in records[start:start + len(paths)]]
+        aps[title] = {name: statistics.fmean(run[name] for run in per_run) for name in per_run[0]}
+        start += len(paths)
+    lines = ['| class | ' + ' | '.join(aps) + ' |', '|---|' + '---|' * len(aps)]
+    for name in classes:
+        cells = [f'{aps[title][name]:.1f}' if name in aps[title] else 'n/a (no ground truth)' for title in aps]
+        lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)

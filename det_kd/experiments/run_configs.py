@@ -5,9 +5,10 @@ absolute, dumped as one self-contained file: ``tools/train.py`` and ``tools/test
 any directory, and a user can read or edit what the experiment trained (the demo's ``configs/``).
 """
 import argparse
+import copy
 import os
 import os.path as osp
-from typing import Sequence
+from typing import Sequence, Union
 
 from mmengine.config import Config, DictAction
 
@@ -15,10 +16,10 @@ _DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 _EVALUATORS = ('val_evaluator', 'test_evaluator')
 
 
-def merged_config(config: str, options: Sequence[str] = ()) -> Config:
-    """``config`` with the ``--cfg-options`` ``options`` (``key=value`` strings, as ``tools/train.py`` takes
-    them) merged in."""
-    cfg = Config.fromfile(config)
+def merged_config(config: Union[str, Config], options: Sequence[str] = ()) -> Config:
+    """``config`` (a file or a ``Config``, left unchanged) with the ``--cfg-options`` ``options`` (``key=value``
+    strings, as ``tools/train.py`` takes them) merged in."""
+    cfg = copy.deepcopy(config) if isinstance(config, Config) else Config.fromfile(config)
     if options:
         parser = argparse.ArgumentParser()
         parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -63,9 +64,9 @@ def make_data_paths_absolute(cfg: Config, data_dir: str) -> Config:
     return cfg
 
 
-def write_run_config(config: str, out_path: str, data_dir: str, options: Sequence[str] = ()) -> str:
-    """Writes ``config`` with ``options`` merged in and its data paths absolute under ``data_dir`` to
-    ``out_path``; returns ``out_path``. An existing ``out_path`` with the same content is kept.
+def write_run_config(config: Union[str, Config], out_path: str, data_dir: str, options: Sequence[str] = ()) -> str:
+    """Writes ``config`` (a file or a ``Config``) with ``options`` merged in and its data paths absolute under
+    ``data_dir`` to ``out_path``; returns ``out_path``. An existing ``out_path`` with the same content is kept.
 
     Raises:
         FileNotFoundError: If a data path of the written config does not exist (e.g. ``data_dir`` is not the
@@ -74,6 +75,7 @@ def write_run_config(config: str, out_path: str, data_dir: str, options: Sequenc
             never overwritten.
     """
     cfg = make_data_paths_absolute(merged_config(config, options), data_dir)
+    config = config.filename if isinstance(config, Config) else config  # for the messages
     for name in _DATALOADERS:
         loader = cfg.get(name)
         for dataset in _datasets(loader.get('dataset') if isinstance(loader, dict) else None):

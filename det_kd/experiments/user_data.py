@@ -1,0 +1,319 @@
+"""The demo on a user's own data: a PASCAL VOC folder or any MMDetection dataset config, combined with the
+demo pair's model configs without the user writing a config.
+
+:func:`voc_dataset` and :func:`config_dataset` describe the data as a :class:`UserDataset` (its dataloaders and
+evaluators with absolute paths, its classes, the sizes of its training images and objects);
+:func:`model_config_for` puts it under one of the pair's model configs (the class count, the input size);
+:func:`anchor_fit_note` says when the objects at that input size fall outside the model's anchors.
+
+Every run reports VOC07 mAP@0.5 (the paired gain and its bootstrap are computed on it) and COCO mAP: a
+dataset config without a ``VOCMetric`` gets one, a VOC folder gets a ``CocoMetric`` that builds its ground
+truth from the annotations (``ann_file=None``; VOC ``difficult`` objects become COCO crowd regions).
+"""
+import copy
+import glob
+import os.path as osp
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.config import Config, ConfigDict
+
+from .run_configs import make_data_paths_absolute
+
+#: The longer side of the default input size (the demo models are small and run on CPUs: BCCD's 640x480
+#: images train at 320x240, the synthetic demo at 256x192); smaller images keep their size.
+DEFAULT_MAX_SIDE = 320
+#: Split names tried, in order, when ``--train-split`` / ``--val-split`` are not given (with a ``test``
+#: split the training split may be ``trainval``; with only ``val`` it must be ``train``).
+VOC_SPLITS = (('trainval', 'test'), ('train', 'test'), ('train', 'val'))
+VOC_METRIC = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
+COCO_METRIC = dict(type='CocoMetric', ann_file=None, metric='bbox', proposal_nums=(1, 10, 100))
+_TEST_META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')
+
+
+@dataclass
+class UserDataset:
+    """A user's dataset as the demo trains and evaluates on it.
+
+    Attributes:
+        name (str): A short name for titles (the folder or the config file).
+        source (str): What it was made from, for the results (``'PASCAL VOC layout at DIR'``, ...).
+        classes (tuple): Class names, in label order.
+        train_dataloader (dict): MMDetection ``train_dataloader`` (absolute paths).
+        test_dataloader (dict): ``val_dataloader`` / ``test_dataloader`` (absolute paths).
+        test_evaluator (list): Evaluators of validation and test runs.
+        image_sizes (np.ndarray): ``(N, 2)`` width and height of the training images.
+        object_sizes (np.ndarray): ``(M,)`` square root of the area of each training box, in pixels of the
+            original images.
+        object_counts (dict): Training boxes per class name.
+        num_val_images (int): Images of the validation / test split.
+    """
+    name: str
+    source: str
+    classes: tuple
+    train_dataloader: dict
+    test_dataloader: dict
+    test_evaluator: list
+    image_sizes: np.ndarray
+    object_sizes: np.ndarray
+    object_counts: Dict[str, int] = field(default_factory=dict)
+    num_val_images: int = 0
+
+
+def _voc_devkit(root: str) -> str:
+    """The folder holding ``JPEGImages/``, ``Annotations/`` and ``ImageSets/Main/``: ``root`` or
+    ``root/VOC2007``."""
+    for candidate in (root, osp.join(root, 'VOC2007')):
+        if all(osp.isdir(osp.join(candidate, sub)) for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main')):
+            return candidate
+    raise FileNotFoundError(f'--voc-root {root}: no PASCAL VOC layout there or in {osp.join(root, "VOC2007")} '
+                            '(JPEGImages/, Annotations/ and ImageSets/Main/*.txt)')
+
+
+def _read_split(devkit: str, split: str) -> List[str]:
+    path = osp.join(devkit, 'ImageSets', 'Main', f'{split}.txt')
+    with open(path, encoding='utf-8') as f:
+        ids = [line.split()[0] for line in f if line.strip()]
+    if not ids:
+        raise ValueError(f'{path} lists no image')
+    return ids
+
+
+def voc_splits(devkit: str, train_split: Optional[str] = None, val_split: Optional[str] = None) -> Tuple[str, str]:
+    """The training and validation splits: the given ones, else the first pair of :data:`VOC_SPLITS` (with
+    the given one in its place) that the folder has and whose images do not overlap.
+
+    Raises:
+        FileNotFoundError: No such pair of split files, naming the splits the folder has.
+        ValueError: The chosen splits share images (the validation images would be trained on).
+    """
+    have = sorted(osp.basename(p)[:-4] for p in glob.glob(osp.join(devkit, 'ImageSets', 'Main', '*.txt')))
+    candidates = list(dict.fromkeys((train_split or train, val_split or val) for train, val in VOC_SPLITS))
+    present = [(train, val) for train, val in candidates if train in have and val in have]
+    if not present:
+        wanted = f'--train-split {train_split}' if train_split else 'trainval or train'
+        wanted += f' and --val-split {val_split}' if val_split else ' and test or val'
+        raise FileNotFoundError(f'{devkit}/ImageSets/Main: needs the splits {wanted}; it has {have}')
+    overlapping = []
+    for train, val in present:
+        overlap = set(_read_split(devkit, train)) & set(_read_split(devkit, val))
+        if not overlap:
+            return train, val
+        overlapping.append((train, val, overlap))
+    train, val, overlap = overlapping[0]
+    raise ValueError(f'{devkit}: the training split {train!r} and the validation split {val!r} share '
+                     f'{len(overlap)} image(s) (e.g. {sorted(overlap)[:3]}): pick splits that do not overlap '
+                     '(--train-split / --val-split)')
+
+
+def voc_class_names(devkit: str, splits: Sequence[str]) -> tuple:
+    """The object names of the annotations of ``splits``, sorted.
+
+    Raises:
+        ValueError: An annotation file is missing or is not valid XML, naming it; no object at all.
+    """
+    names = Counter()
+    for split in splits:
+        for image_id in _read_split(devkit, split):
+            path = osp.join(devkit, 'Annotations', f'{image_id}.xml')
+            try:
+                tree = ET.parse(path)
+            except (OSError, ET.ParseError) as error:
+                raise ValueError(f'{path}: cannot read the annotation ({error})') from error
+            names.update(obj.findtext('name', '').strip() for obj in tree.getroot().iter('object'))
+    names.pop('', None)
+    if not names:
+        raise ValueError(f'{devkit}: the annotations of {list(splits)} hold no <object>')
+    return tuple(sorted(names))
+
+
+def voc_dataset(root: str, classes: Optional[Sequence[str]] = None, train_split: Optional[str] = None,
+                val_split: Optional[str] = None) -> UserDataset:
+    """A PASCAL VOC folder (at ``root`` or ``root/VOC2007``) as a :class:`UserDataset` read by det_kd's
+    ``CustomVOCDataset`` (own class names in every metric table, unlisted classes reported by name and count,
+    boxes without area dropped with a count)."""
+    devkit = _voc_devkit(osp.abspath(root))
+    train, val = voc_splits(devkit, train_split, val_split)
+    classes = tuple(classes) if classes else voc_class_names(devkit, (train, val))
+
+    def dataset(split: str, test_mode: bool) -> dict:
+        return dict(type='CustomVOCDataset', data_root=devkit + '/', ann_file=f'ImageSets/Main/{split}.txt',
+                    data_prefix=dict(sub_data_root=''), metainfo=dict(classes=classes), test_mode=test_mode,
+                    backend_args=None,
+                    **({} if test_mode else dict(filter_cfg=dict(filter_empty_gt=True, min_size=0))))
+
+    train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False,
+                            sampler=dict(type='DefaultSampler', shuffle=True),
+                            batch_sampler=dict(type='AspectRatioBatchSampler'), dataset=dataset(train, False))
+    test_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False, drop_last=False,
+                           sampler=dict(type='DefaultSampler', shuffle=False), dataset=dataset(val, True))
+    return _described(osp.basename(osp.abspath(root).rstrip('/')), f'PASCAL VOC layout at {devkit} ({train} -> {val})',
+                      train_dataloader, test_dataloader, [dict(VOC_METRIC), dict(COCO_METRIC)])
+
+
+def config_dataset(path: str, data_dir: str) -> UserDataset:
+    """The dataloaders and evaluators of an MMDetection dataset config (COCO, ``KittiDataset``, custom) as a
+    :class:`UserDataset`; relative data paths are taken relative to ``data_dir`` (where the user runs the
+    demo). A ``VOCMetric`` (VOC07, 11 points) is added where the evaluators have none.
+
+    Raises:
+        KeyError: The config lacks ``train_dataloader`` or a test / validation dataloader or evaluator.
+    """
+    cfg = Config.fromfile(path)
+    for name in ('train_dataloader', ('test_dataloader', 'val_dataloader'), ('test_evaluator', 'val_evaluator')):
+        names = (name, ) if isinstance(name, str) else name
+        if not any(cfg.get(n) for n in names):
+            raise KeyError(f'--data-config {path}: defines no {" or ".join(names)}')
+    make_data_paths_absolute(cfg, data_dir)
+    test_dataloader = (cfg.get('test_dataloader') or cfg.val_dataloader).to_dict()
+    evaluators = cfg.get('test_evaluator') or cfg.val_evaluator
+    evaluators = [e.to_dict() if isinstance(e, ConfigDict) else dict(e)
+                  for e in (evaluators if isinstance(evaluators, (list, tuple)) else [evaluators])]
+    if not any(str(e.get('type', '')).split('.')[-1] == 'VOCMetric' for e in evaluators):
+        evaluators.append(dict(VOC_METRIC))
+    return _described(osp.splitext(osp.basename(path))[0], f'dataset config {osp.abspath(path)}',
+                      cfg.train_dataloader.to_dict(), test_dataloader, evaluators)
+
+
+def _described(name: str, source: str, train_dataloader: dict, test_dataloader: dict,
+               evaluators: list) -> UserDataset:
+    """Builds both datasets (without their pipelines) to read the classes, the split sizes and the training
+    images' and boxes' sizes."""
+    from mmdet.registry import DATASETS
+    from mmdet.utils import register_all_modules
+
+    import det_kd  # noqa: F401  (registers CustomVOCDataset, KittiDataset)
+    register_all_modules(init_default_scope=True)
+
+    def build(loader: dict):
+        return DATASETS.build(dict(copy.deepcopy(loader['dataset']), pipeline=[]))
+
+    train, test = build(train_dataloader), build(test_dataloader)
+    classes = tuple(train.metainfo['classes'])
+    if tuple(test.metainfo['classes']) != classes:
+        raise ValueError(f'{source}: the training and test datasets list other classes: {classes} and '
+                         f'{tuple(test.metainfo["classes"])}')
+    image_sizes, object_sizes, counts = [], [], Counter()
+    for index in range(len(train)):
+        info = train.get_data_info(index)
+        image_sizes.append((info.get('width', 0), info.get('height', 0)))
+        for instance in info.get('instances', []):
+            x1, y1, x2, y2 = instance['bbox']
+            object_sizes.append(float(np.sqrt(max(x2 - x1, 0) * max(y2 - y1, 0))))
+            counts[classes[instance['bbox_label']]] += 1
+    return UserDataset(name=name, source=source, classes=classes, train_dataloader=train_dataloader,
+                       test_dataloader=test_dataloader, test_evaluator=evaluators,
+                       image_sizes=np.array(image_sizes, dtype=np.float64).reshape(-1, 2),
+                       object_sizes=np.array(object_sizes, dtype=np.float64),
+                       object_counts={name: counts[name] for name in classes}, num_val_images=len(test))
+
+
+def default_input_size(dataset: UserDataset, max_side: int = DEFAULT_MAX_SIDE) -> Tuple[int, int]:
+    """``(W, H)``: the median training image size, scaled down so that its longer side is at most
+    ``max_side`` (never up), rounded to whole pixels.
+
+    Raises:
+        ValueError: The dataset does not record its image sizes (pass ``--input-size``).
+    """
+    sizes = dataset.image_sizes[(dataset.image_sizes > 0).all(axis=1)]
+    if not len(sizes):
+        raise ValueError(f'{dataset.source}: the annotations give no image size: pass --input-size W H')
+    width, height = np.median(sizes, axis=0)
+    scale = min(1.0, max_side / max(width, height))
+    return int(round(width * scale)), int(round(height * scale))
+
+
+def _resize_scale(dataset: UserDataset, input_size: Sequence[int]) -> float:
+    """How much the median training image is scaled to fit ``input_size`` (keep ratio)."""
+    sizes = dataset.image_sizes[(dataset.image_sizes > 0).all(axis=1)]
+    if not len(sizes):
+        return 1.0
+    width, height = np.median(sizes, axis=0)
+    return min(max(input_size) / max(width, height), min(input_size) / min(width, height))
+
+
+def anchor_sizes(model: dict) -> Tuple[float, float]:
+    """The smallest and largest anchor side (square root of the area) of an RPN ``AnchorGenerator``."""
+    generator = model['rpn_head']['anchor_generator']
+    strides = [s if isinstance(s, (int, float)) else max(s) for s in generator['strides']]
+    base_sizes = generator.get('base_sizes') or strides
+    scales = generator.get('scales')
+    if scales is None:
+        per_octave = generator['scales_per_octave']
+        scales = [generator['octave_base_scale'] * 2**(i / per_octave) for i in range(per_octave)]
+    return min(base_sizes) * min(scales), max(base_sizes) * max(scales)
+
+
+def anchor_fit_note(model: dict, dataset: UserDataset, input_size: Sequence[int]) -> Optional[str]:
+    """A sentence when more than 10 % of the training boxes, at ``input_size``, are smaller than half the
+    smallest anchor or larger than twice the largest (their best anchor overlaps them by at most 0.25 IoU: the
+    RPN finds positives for them only through its low-quality matching); None when the anchors fit."""
+    if not len(dataset.object_sizes):
+        return None
+    sizes = dataset.object_sizes * _resize_scale(dataset, input_size)
+    smallest, largest = anchor_sizes(model)
+    small, large = float(np.mean(sizes < smallest / 2)), float(np.mean(sizes > largest * 2))
+    if small <= 0.1 and large <= 0.1:
+        return None
+    median = float(np.median(sizes))
+    return (f'the anchors ({smallest:.0f}-{largest:.0f} px) do not fit the objects at {input_size[0]}x'
+            f'{input_size[1]} (median side {median:.0f} px): {100 * small:.0f} % are smaller than half the '
+            f'smallest anchor, {100 * large:.0f} % larger than twice the largest. Raise --input-size for small '
+            'objects, or set model.rpn_head.anchor_generator.scales in the generated configs.')
+
+
+def _set_resize(pipeline: list, input_size: Sequence[int]) -> list:
+    """``pipeline`` with the scale of its ``Resize`` steps set to ``input_size`` (keep ratio)."""
+    return [dict(step, scale=tuple(input_size), keep_ratio=True) if step.get('type') == 'Resize' else step
+            for step in pipeline]
+
+
+def _pipelines(model_cfg: Config, input_size: Sequence[int], train_pipeline: Optional[list],
+               test_pipeline: Optional[list]) -> Tuple[list, list]:
+    """The training and test pipelines of the run: the user's (their ``Resize`` at ``input_size``) or the
+    model config's (the demo pipelines: resize, flip, pack). The test pipeline packs the raw ``instances``
+    too, for a ``CocoMetric`` without an annotation file."""
+    train = train_pipeline or model_cfg.train_dataloader.dataset.pipeline
+    test = test_pipeline or model_cfg.test_dataloader.dataset.pipeline
+    train, test = _set_resize(copy.deepcopy(train), input_size), _set_resize(copy.deepcopy(test), input_size)
+    if not any(step.get('type') == 'LoadAnnotations' for step in test):
+        raise ValueError('the test pipeline loads no annotations (LoadAnnotations): VOC07 mAP and the paired '
+                         'bootstrap need the ground truth of the test images')
+    for step in test:
+        if step.get('type') == 'PackDetInputs':
+            keys = tuple(step.get('meta_keys', _TEST_META_KEYS))
+            step['meta_keys'] = keys + (('instances', ) if 'instances' not in keys else ())
+    return train, test
+
+
+def model_config_for(model_config: str, dataset: UserDataset, input_size: Sequence[int],
+                     keep_user_pipelines: bool = False, teacher_config: Optional[str] = None) -> Config:
+    """``model_config`` (one of the pair's configs: teacher, student or distillation) trained and tested on
+    ``dataset`` at ``input_size``: its dataloaders and evaluators replaced by the dataset's, the RoI head's
+    class count set, and, for a distillation config, its teacher read from ``teacher_config`` (the written
+    teacher config of the same data).
+
+    Args:
+        keep_user_pipelines (bool): Use the dataset's own pipelines (a ``--data-config``), their ``Resize`` at
+            ``input_size``; else the model config's.
+    """
+    cfg = Config.fromfile(model_config)
+    user_pipelines = ((dataset.train_dataloader['dataset'].get('pipeline'),
+                       dataset.test_dataloader['dataset'].get('pipeline')) if keep_user_pipelines else (None, None))
+    train_pipeline, test_pipeline = _pipelines(cfg, input_size, *user_pipelines)
+    train_loader = copy.deepcopy(dataset.train_dataloader)
+    train_loader['dataset']['pipeline'] = train_pipeline
+    test_loader = copy.deepcopy(dataset.test_dataloader)
+    test_loader['dataset']['pipeline'] = test_pipeline
+    cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader = train_loader, test_loader, test_loader
+    cfg.val_evaluator = cfg.test_evaluator = copy.deepcopy(dataset.test_evaluator)
+    cfg.model.roi_head.bbox_head.num_classes = len(dataset.classes)
+    if 'teacher' in cfg.model:
+        if teacher_config is None:
+            raise ValueError(f'{model_config}: a distillation config needs the teacher config of the same data')
+        cfg.model.teacher.config = teacher_config
+    cfg.pop('data_root', None)  # the synthetic configs' variable: not this data
+    return cfg

@@ -1,0 +1,153 @@
+"""The demo on a user's own data: a PASCAL VOC folder (custom classes, under VOC2007/) and a COCO-format
+dataset config, at toy size; the choices the demo makes from the data (splits, classes, input size, anchors)."""
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import REPO, run_tool
+from mmengine.config import Config
+
+from det_kd.experiments.user_data import (UserDataset, anchor_fit_note, default_input_size, voc_dataset,
+                                          voc_splits)
+from det_kd.synthetic import generate_dataset
+
+SHAPES = ('ellipse', 'pentagon', 'rectangle', 'ring', 'star')  # the synthetic classes, sorted
+BCCD = osp.normpath(osp.join(REPO, '..', 'shared', 'data', 'bccd'))
+STUDENT = osp.join(REPO, 'configs', 'demo', 'faster-rcnn_alexnet-w0.25_demo.py')
+TOY = ['--epochs', '1', '--latency-runs', '2', '--no-progress']
+
+
+@pytest.fixture(scope='module')
+def toy_data(tmp_path_factory):
+    """6 training and 3 validation synthetic images at 200x150 in VOC (``voc/VOC2007``) and COCO layouts."""
+    root = tmp_path_factory.mktemp('own_data')
+    generate_dataset(str(root / 'data'), num_train=6, num_val=3, img_size=(200, 150), seed=0,
+                     formats=('voc', 'coco'), progress=False)
+    return root
+
+
+def make_splits(tmp_path, splits):
+    """A VOC devkit folder with only ``ImageSets/Main/<split>.txt`` files of the given image ids."""
+    for sub in ('JPEGImages', 'Annotations', 'ImageSets/Main'):
+        (tmp_path / sub).mkdir(parents=True)
+    for split, ids in splits.items():
+        (tmp_path / 'ImageSets' / 'Main' / f'{split}.txt').write_text(''.join(f'{i}\n' for i in ids))
+    return str(tmp_path)
+
+
+def test_voc_splits_prefer_a_test_split_and_never_overlap(tmp_path):
+    both = make_splits(tmp_path / 'a', dict(train=['1'], val=['2'], trainval=['1', '2'], test=['3']))
+    assert voc_splits(both) == ('trainval', 'test')
+    no_test = make_splits(tmp_path / 'b', dict(train=['1'], val=['2'], trainval=['1', '2']))
+    assert voc_splits(no_test) == ('train', 'val')  # trainval holds the val images
+    assert voc_splits(no_test, val_split='val') == ('train', 'val')
+    with pytest.raises(ValueError, match=r"'trainval' and the validation split 'val' share 1 image"):
+        voc_splits(no_test, train_split='trainval', val_split='val')
+    with pytest.raises(FileNotFoundError, match=r"needs the splits trainval or train and test or val; it has "
+                                                r"\['other'\]"):
+        voc_splits(make_splits(tmp_path / 'c', dict(other=['1'])))
+    with pytest.raises(FileNotFoundError, match='no PASCAL VOC layout'):
+        voc_dataset(str(tmp_path / 'nothing'))
+
+
+def test_voc_dataset_reads_classes_sizes_and_input_size(toy_data):
+    dataset = voc_dataset(str(toy_data / 'data' / 'voc'))  # the VOC2007 folder inside is found
+    assert dataset.classes == SHAPES and dataset.name == 'voc'
+    assert dataset.source.endswith('voc/VOC2007 (train -> val)')
+    assert len(dataset.image_sizes) == 6 and dataset.num_val_images == 3
+    assert sum(dataset.object_counts.values()) == len(dataset.object_sizes) > 0
+    assert default_input_size(dataset) == (200, 150)  # not upscaled
+    assert [e['type'] for e in dataset.test_evaluator] == ['VOCMetric', 'CocoMetric']
+    only_two = voc_dataset(str(toy_data / 'data' / 'voc'), classes=['ring', 'star'])
+    assert only_two.classes == ('ring', 'star') and set(only_two.object_counts) == {'ring', 'star'}
+
+
+def test_anchor_note_when_objects_do_not_fit_the_anchors():
+    model = Config.fromfile(STUDENT).model  # anchors of 16 to 128 px (stride 16, scales 1-8)
+
+    def dataset(object_sizes):
+        return UserDataset(name='d', source='d', classes=('a', ), train_dataloader={}, test_dataloader={},
+                           test_evaluator=[], image_sizes=np.array([[640.0, 480.0]]),
+                           object_sizes=np.array(object_sizes, dtype=float))
+
+    assert anchor_fit_note(model, dataset([40.0] * 10), (320, 240)) is None  # 20 px at half size
+    note = anchor_fit_note(model, dataset([10.0] * 9 + [100.0]), (320, 240))  # 5 px: < 8, half the smallest
+    assert note.startswith('the anchors (16-128 px) do not fit the objects at 320x240') and '90 % are smaller' in note
+    assert '0 % larger' in note
+    assert '100 % larger than twice the largest' in anchor_fit_note(model, dataset([1200.0] * 4), (640, 480))
+
+
+@pytest.mark.skipif(not osp.isdir(BCCD), reason=f'BCCD not found at {BCCD}')
+def test_bccd_as_a_voc_folder():
+    dataset = voc_dataset(BCCD)
+    assert dataset.classes == ('Platelets', 'RBC', 'WBC')  # from the annotations, sorted
+    assert dataset.source.endswith('(trainval -> test)') and len(dataset.image_sizes) == 292
+    assert dataset.num_val_images == 72 and default_input_size(dataset) == (320, 240)
+
+
+def test_demo_on_a_voc_folder_with_its_own_classes(toy_data):
+    work_dir = toy_data / 'work_dirs' / 'voc'
+    out = run_tool('demo.py', ['--voc-root', 'data/voc', '--work-dir', str(work_dir), '--pictures', '2', *TOY],
+                   cwd=toy_data)
+    assert '[demo] data: PASCAL VOC layout at' in out and 'input size 200x150' in out
+    table = (work_dir / 'results.md').read_text()
+    assert '| teacher |' in table and '| distilled student |' in table and 'COCO mAP@[.5,.95]' in table
+    per_class = table.split('## VOC07 AP per class')[1]
+    assert all(f'| {name} |' in per_class for name in SHAPES)
+    # mmdet's VOCMetric table under the dataset's names, although the folder is called VOC2007
+    test_log = (work_dir / 'seed0' / 'baseline' / 'test.log').read_text()
+    assert '| ring ' in test_log and 'aeroplane' not in test_log
+    data = json.loads((work_dir / 'results.json').read_text())['data']
+    assert data['classes'] == list(SHAPES) and data['input_size'] == [200, 150] and data['num_val'] == 3
+    # the picture: ground truth | teacher | baseline | distilled, one row per image, and a file per image
+    assert osp.getsize(work_dir / 'predictions.png') > 20_000
+    assert len(list((work_dir / 'predictions').glob('*.png'))) == 2
+    # the generated configs: the data, the class count, the teacher of the same data; tools/train.py runs them
+    distilled = Config.fromfile(str(work_dir / 'configs' / 'distilled.py'))
+    assert distilled.model.roi_head.bbox_head.num_classes == 5
+    assert distilled.model.teacher.config == str(work_dir / 'configs' / 'teacher.py')
+    assert tuple(distilled.train_dataloader.dataset.metainfo.classes) == SHAPES
+    rerun = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'train.py'), str(work_dir / 'configs' / 'baseline.py'),
+                            '--work-dir', str(toy_data / 'rerun')], cwd=REPO, capture_output=True, text=True,
+                           timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert (toy_data / 'rerun' / 'epoch_1.pth').exists()
+
+
+def test_demo_on_a_coco_dataset_config(toy_data):
+    config = toy_data / 'my_coco.py'  # relative paths: from the directory the demo runs in
+    config.write_text('''
+classes = ('ellipse', 'ring', 'star', 'rectangle', 'pentagon')
+pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(1000, 600), keep_ratio=True),
+            dict(type='LoadAnnotations', with_bbox=True), dict(type='PackDetInputs')]
+dataset = dict(type='CocoDataset', data_root='data/coco/', metainfo=dict(classes=classes))
+train_dataloader = dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
+                        dataset=dict(dataset, ann_file='annotations/instances_train.json',
+                                     data_prefix=dict(img='train/'), pipeline=pipeline))
+test_dataloader = dict(batch_size=1, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+                       dataset=dict(dataset, ann_file='annotations/instances_val.json', data_prefix=dict(img='val/'),
+                                    test_mode=True, pipeline=pipeline))
+test_evaluator = dict(type='CocoMetric', ann_file='data/coco/annotations/instances_val.json', metric='bbox')
+''')
+    work_dir = toy_data / 'work_dirs' / 'coco'
+    out = run_tool('demo.py', ['--data-config', 'my_coco.py', '--input-size', '160', '120', '--work-dir',
+                               str(work_dir), '--pictures', '0', *TOY], cwd=toy_data)
+    assert '[demo] data: dataset config' in out and 'input size 160x120' in out
+    table = (work_dir / 'results.md').read_text()
+    assert 'VOC07 mAP@0.5' in table and 'COCO mAP@[.5,.95]' in table  # a VOCMetric was added to theirs
+    assert all(f'| {name} |' in table.split('## VOC07 AP per class')[1] for name in SHAPES)
+    baseline = Config.fromfile(str(work_dir / 'configs' / 'baseline.py'))
+    assert baseline.test_evaluator[0].ann_file == str(toy_data / 'data/coco/annotations/instances_val.json')
+    assert [tuple(s['scale']) for s in baseline.test_dataloader.dataset.pipeline if s['type'] == 'Resize'] == [(160, 120)]
+    assert not (work_dir / 'predictions.png').exists()
+
+
+def test_demo_refuses_own_data_options_without_own_data(tmp_path):
+    out = run_tool('demo.py', ['--classes', 'a', '--work-dir', str(tmp_path / 'x')], cwd=tmp_path, returncode=2)
+    assert '--classes goes with --voc-root' in out
+    out = run_tool('demo.py', ['--input-size', '10', '10', '--work-dir', str(tmp_path / 'x')], cwd=tmp_path,
+                   returncode=2)
+    assert '--input-size goes with --voc-root or --data-config' in out
