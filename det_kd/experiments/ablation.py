@@ -21,11 +21,22 @@ from .train_test import train_and_test
 
 
 def student_config(kd_config: str) -> str:
-    """The plain student config a distillation config inherits (its single ``_base_``)."""
-    base = Config._get_base_files(kd_config)
-    if len(base) != 1:
-        raise ValueError(f'{kd_config}: pass --student, the plain student config (found bases {base})')
-    return osp.normpath(osp.join(osp.dirname(kd_config), base[0]))
+    """The plain student config a distillation config inherits: its single ``_base_``, followed through the
+    distillation configs it may inherit (a variant of another distillation config) to the first config whose
+    model has no teacher.
+
+    Raises:
+        ValueError: A config on the way has no or several bases: pass ``--student``.
+    """
+    config = kd_config
+    while True:
+        base = Config._get_base_files(config)
+        if len(base) != 1:
+            raise ValueError(f'{config}: pass --student, the plain student config of {kd_config} (found bases '
+                             f'{base})')
+        config = osp.normpath(osp.join(osp.dirname(config), base[0]))
+        if 'teacher' not in Config.fromfile(config).get('model', {}):
+            return config
 
 
 def configured_epochs(config: str, options: List[str]) -> int:

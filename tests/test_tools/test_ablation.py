@@ -75,3 +75,12 @@ def test_fitnets_column_adds_the_stage_hook_for_the_runs_epochs():
     fitnets = osp.join(REPO, 'configs', 'kd', 'fitnets_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py')
     hooks = column_config(fitnets, 'FitNets-2-stage', 24).custom_hooks  # a config's own stage hook is replaced
     assert [hook['type'] for hook in hooks].count('FitNetsStagesHook') == 1 and hooks[0]['hint_epochs'] == 4
+
+
+def test_student_of_a_distillation_config_that_inherits_another_is_the_plain_student():
+    from det_kd.experiments.ablation import student_config
+    demo = osp.join(REPO, 'configs', 'demo')
+    plain = osp.join(demo, 'faster-rcnn_alexnet-w0.25_demo.py')
+    # hint10-centre inherits hint3-centre, which inherits the plain student
+    assert student_config(osp.join(demo, 'kd_alexnet-w0.25-vgg16-w0.25_hint10-centre_demo.py')) == plain
+    assert student_config(osp.join(demo, 'kd_alexnet-w0.25-vgg16-w0.25_demo.py')) == plain
