@@ -14,6 +14,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # mmengine's training log line, e.g. "Epoch(train)  [3][40/50]" or "Iter(train) [120/600]".
 _EPOCH_PROGRESS = re.compile(r'Epoch\(train\)\s*\[(\d+)\]\[\s*(\d+)/(\d+)\]')
 _ITER_PROGRESS = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/(\d+)\]')
+_TEST_PROGRESS = re.compile(r'Epoch\(test\)\s*\[\s*(\d+)/(\d+)\]')
 
 
 class StageError(RuntimeError):
@@ -32,6 +33,12 @@ def training_progress(line: str, max_epochs: int) -> Optional[tuple]:
     return None
 
 
+def evaluation_progress(line: str) -> Optional[tuple]:
+    """``(done, total)`` images from a ``tools/test.py`` log line (``Epoch(test) [ 50/500]``), or None."""
+    match = _TEST_PROGRESS.search(line)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
 def run_tool(tool: str, args: Sequence[str], log_path: str, desc: str, cwd: str, max_epochs: int = 0,
              show_progress: bool = True, env: Optional[Dict[str, str]] = None) -> None:
     """Runs ``tools/<tool>`` with ``args`` in ``cwd``; output goes to ``log_path``.
@@ -43,7 +50,7 @@ def run_tool(tool: str, args: Sequence[str], log_path: str, desc: str, cwd: str,
         desc (str): Progress bar label.
         cwd (str): Working directory (configs read ``data/`` relative to it).
         max_epochs (int): For training, the number of epochs, so the bar knows its total. Defaults to 0
-            (no training progress is parsed).
+            (not a training: the bar follows the test images of ``tools/test.py`` if it logs them).
         show_progress (bool): Show a tqdm bar. Defaults to True.
         env (dict, optional): Environment variables set for the tool on top of this process's (e.g.
             ``OMP_NUM_THREADS`` when several tools share the CPU). Defaults to None.
@@ -60,7 +67,7 @@ def run_tool(tool: str, args: Sequence[str], log_path: str, desc: str, cwd: str,
         log.write('$ ' + ' '.join(cmd) + '\n')
         for line in proc.stdout:
             log.write(line)
-            progress = training_progress(line, max_epochs) if max_epochs else None
+            progress = training_progress(line, max_epochs) if max_epochs else evaluation_progress(line)
             if progress is not None:
                 bar.total = progress[1]
                 bar.n = progress[0]
