@@ -1,5 +1,5 @@
 """The demo (``tools/demo.py``): does distillation work? A teacher, a baseline student and a distilled student
-per seed on generated data, evaluated side by side.
+per seed on generated data or on the user's own (:mod:`.user_data`), evaluated side by side.
 
 For each seed it trains the three with the same schedule and seed (or distils every seed from one given
 teacher checkpoint), tests them on the same validation images, measures params and CPU latency, and writes
@@ -99,13 +99,16 @@ def user_dataset(args: argparse.Namespace):
     either."""
     from .user_data import config_dataset, default_input_size, voc_dataset
 
-    if args.voc_root:
-        dataset = voc_dataset(args.voc_root, args.classes, args.train_split, args.val_split)
-    elif args.data_config:
-        dataset = config_dataset(args.data_config, os.getcwd())
-    else:
-        return None, tuple(args.img_size)
-    return dataset, tuple(args.input_size) if args.input_size else default_input_size(dataset)
+    try:
+        if args.voc_root:
+            dataset = voc_dataset(args.voc_root, args.classes, args.train_split, args.val_split)
+        elif args.data_config:
+            dataset = config_dataset(args.data_config, os.getcwd())
+        else:
+            return None, tuple(args.img_size)
+        return dataset, tuple(args.input_size) if args.input_size else default_input_size(dataset)
+    except (FileNotFoundError, KeyError, ValueError) as error:  # a wrong folder, split, config key, annotation
+        raise StageError(f'your data: {error}') from error
 
 
 def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoint: str, dataset=None,

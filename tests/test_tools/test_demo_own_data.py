@@ -145,6 +145,15 @@ test_evaluator = dict(type='CocoMetric', ann_file='data/coco/annotations/instanc
     assert not (work_dir / 'predictions.png').exists()
 
 
+def test_demo_names_what_is_wrong_with_the_data(toy_data, tmp_path):
+    out = run_tool('demo.py', ['--voc-root', str(tmp_path), '--work-dir', str(tmp_path / 'x')], cwd=tmp_path,
+                   returncode=1)
+    assert f'[demo] your data: --voc-root {tmp_path}: no PASCAL VOC layout there' in out
+    out = run_tool('demo.py', ['--voc-root', str(toy_data / 'data' / 'voc'), '--train-split', 'val', '--work-dir',
+                               str(tmp_path / 'x')], cwd=tmp_path, returncode=1)
+    assert "the training split 'val' and the validation split 'val' share 3 image(s)" in out
+
+
 def test_demo_refuses_own_data_options_without_own_data(tmp_path):
     out = run_tool('demo.py', ['--classes', 'a', '--work-dir', str(tmp_path / 'x')], cwd=tmp_path, returncode=2)
     assert '--classes goes with --voc-root' in out
