@@ -129,8 +129,11 @@ def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoi
         from .user_data import model_config_for
 
         own_pipelines = bool(args.data_config)
-        sources = {role: model_config_for(config, dataset, input_size, own_pipelines, paths['teacher'])
-                   for role, config in sources.items()}
+        try:
+            sources = {role: model_config_for(config, dataset, input_size, own_pipelines, paths['teacher'])
+                       for role, config in sources.items()}
+        except ValueError as error:  # a pipeline the demo cannot size, a model it cannot set the classes of
+            raise StageError(f'your data: {error}') from error
     schedule = schedule_options(args.epochs, args.seeds[0])
     options = dict(teacher=schedule, baseline=schedule,
                    distilled=schedule + [f'model.teacher.checkpoint={teacher_checkpoint}'])
@@ -185,7 +188,7 @@ def run_demo(args: argparse.Namespace) -> None:
 
         from .user_data import anchor_fit_note
         note = anchor_fit_note(Config.fromfile(args.student).model, dataset, input_size)
-        notes += [f'Anchors: {note}'] if note else []
+        notes += dataset.notes + ([f'Anchors: {note}'] if note else [])
         for line in notes:
             print(f'[demo] warning: {line}')
 
@@ -219,7 +222,7 @@ def run_demo(args: argparse.Namespace) -> None:
     from .latency import params_and_latency  # imports torch / mmdet: after the subprocess stages
     tested = {role: (run_config['teacher' if role == 'teacher' else 'baseline'],
                      next(iter(runs[role].values()))['checkpoint']) for role, _, _ in roles}
-    image_size = tuple(args.img_size) if dataset is None else median_image_size(dataset)
+    image_size = tuple(args.img_size) if dataset is None else median_image_size(dataset, input_size)
     costs = params_and_latency(tested, image_size=image_size, runs=args.latency_runs)
 
     models = [
@@ -246,13 +249,6 @@ def run_demo(args: argparse.Namespace) -> None:
                   latency_range_ms=(m['latency']['p10_ms'], m['latency']['p90_ms'])) for m in models
     ], osp.join(work_dir, 'accuracy_vs_cost.png'), metric_label='VOC07 mAP@0.5 (%)',
         title=f'det_kd demo: {dataset_title(dataset)}')
-    if args.pictures > 0:
-        from .pictures import draw_predictions
-        print(f'[demo] drawing {args.pictures} validation images: {work_dir}/predictions.png')
-        first = args.seeds[0]
-        draw_predictions({role: (tested[role][0], runs[role].get(first, next(iter(runs[role].values())))['checkpoint'])
-                          for role, _, _ in roles}, run_config['baseline'], work_dir, args.pictures,
-                         args.score_thr, title=f'det_kd demo on {dataset_title(dataset)}, seed {first}')
     minutes = (time.time() - start) / 60
     configs = ''.join(f' --{role} {osp.relpath(getattr(args, role), REPO)}' for role, default in
                       (('teacher', DEFAULT_TEACHER), ('student', DEFAULT_STUDENT), ('kd', DEFAULT_KD))
@@ -279,6 +275,16 @@ def run_demo(args: argparse.Namespace) -> None:
                        metrics=[key for key, _ in METRICS], environment=environment, notes=JSON_NOTES), f,
                   indent=2)
     print('\n' + table)
+    if args.pictures > 0:  # after the results are written: a failure here costs only the picture
+        first = args.seeds[0]
+        print(f'[demo] drawing {args.pictures} validation images: {work_dir}/predictions.png')
+        try:
+            from .pictures import draw_predictions
+            draw_predictions({role: (tested[role][0], runs[role].get(first, next(iter(runs[role].values())))[
+                'checkpoint']) for role, _, _ in roles}, run_config['baseline'], work_dir, args.pictures,
+                             args.score_thr, title=f'det_kd demo on {dataset_title(dataset)}, seed {first}')
+        except Exception as error:  # noqa: BLE001  (any drawing error: the numbers above stand)
+            print(f'[demo] warning: predictions.png was not drawn: {type(error).__name__}: {error}')
     print(f'\n[demo] done in {minutes:.1f} minutes: {work_dir}/results.md, results.json, accuracy_vs_cost.png'
           f'{", predictions.png" if args.pictures > 0 else ""}, the configs it ran under configs/, logs under seed*/')
 
@@ -288,11 +294,14 @@ def dataset_title(dataset) -> str:
     return 'synthetic shapes' if dataset is None else dataset.name
 
 
-def median_image_size(dataset) -> tuple:
-    """``(W, H)`` of the median training image of a user's dataset."""
+def median_image_size(dataset, input_size) -> tuple:
+    """``(W, H)`` of the median training image of a user's dataset (``input_size`` if it records none)."""
     import numpy as np
 
-    width, height = np.median(dataset.image_sizes, axis=0)
+    sizes = dataset.image_sizes[(dataset.image_sizes > 0).all(axis=1)]
+    if not len(sizes):  # the annotations give no size: time the models at their input size
+        return tuple(input_size)
+    width, height = np.median(sizes, axis=0)
     return int(width), int(height)
 
 

@@ -70,7 +70,9 @@ def draw_predictions(models: Mapping[str, Tuple[str, str]], test_config: str, ou
     detectors = {role: init_detector(config, checkpoint, device='cpu') for role, (config, checkpoint) in
                  models.items()}
     visualizer = DetLocalVisualizer(name=f'det_kd_predictions_{id(detectors)}')
-    visualizer.dataset_meta = dict(classes=classes, palette=palette or 'random')
+    # a dataset class's own palette (VOC's 20 colours, COCO's 80) may be shorter than the user's classes
+    visualizer.dataset_meta = dict(classes=classes,
+                                   palette=palette if palette and len(palette) >= len(classes) else 'random')
 
     def panel(name: str, image: np.ndarray, sample, ground_truth: bool) -> np.ndarray:
         with warnings.catch_warnings():  # a box reaching the image border is drawn clipped, as it should be

@@ -46,16 +46,21 @@ def make_data_paths_absolute(cfg: Config, data_dir: str) -> Config:
     """Makes the relative ``data_root`` of every dataset of ``cfg``'s dataloaders, and the relative
     ``ann_file`` of its evaluators, absolute under ``data_dir`` (the directory the runs' tools ran in), in
     place (and the top-level ``data_root`` variable the repo configs define); returns ``cfg``. A dataset without
-    ``data_root`` gets its relative ``ann_file`` made absolute."""
+    ``data_root`` gets its relative ``ann_file`` and ``data_prefix`` folders made absolute."""
     data_dir = osp.abspath(data_dir)
     if isinstance(cfg.get('data_root'), str):  # the configs' own variable, for a reader of the written file
         cfg.data_root = _absolute(cfg.data_root, data_dir)
     for name in _DATALOADERS:
         loader = cfg.get(name)
         for dataset in _datasets(loader.get('dataset') if isinstance(loader, dict) else None):
-            key = 'data_root' if dataset.get('data_root') else 'ann_file'
-            if key in dataset:
-                dataset[key] = _absolute(dataset[key], data_dir)
+            if dataset.get('data_root'):
+                dataset['data_root'] = _absolute(dataset['data_root'], data_dir)
+                continue
+            if 'ann_file' in dataset:
+                dataset['ann_file'] = _absolute(dataset['ann_file'], data_dir)
+            prefix = dataset.get('data_prefix')
+            if isinstance(prefix, dict):  # without a data_root the image folders are relative to data_dir too
+                dataset['data_prefix'] = {k: _absolute(v, data_dir) if v else v for k, v in prefix.items()}
     for name in _EVALUATORS:
         evaluators = cfg.get(name)
         for evaluator in evaluators if isinstance(evaluators, list) else [evaluators]:

@@ -31,7 +31,8 @@ DEFAULT_MAX_SIDE = 320
 VOC_SPLITS = (('trainval', 'test'), ('train', 'test'), ('train', 'val'))
 VOC_METRIC = dict(type='VOCMetric', metric='mAP', eval_mode='11points')
 COCO_METRIC = dict(type='CocoMetric', ann_file=None, metric='bbox', proposal_nums=(1, 10, 100))
-_TEST_META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')
+#: ``PackDetInputs``' default meta keys (mmdet 3.3).
+_TEST_META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip', 'flip_direction')
 
 
 @dataclass
@@ -50,6 +51,7 @@ class UserDataset:
             original images.
         object_counts (dict): Training boxes per class name.
         num_val_images (int): Images of the validation / test split.
+        notes (list): What the demo changed in the user's settings, said in the results.
     """
     name: str
     source: str
@@ -61,6 +63,12 @@ class UserDataset:
     object_sizes: np.ndarray
     object_counts: Dict[str, int] = field(default_factory=dict)
     num_val_images: int = 0
+    notes: List[str] = field(default_factory=list)
+
+
+def step_type(step: dict) -> str:
+    """A pipeline step's or evaluator's type without a registry scope (``mmdet.Resize`` -> ``Resize``)."""
+    return str(step.get('type', '')).split('.')[-1]
 
 
 def _voc_devkit(root: str) -> str:
@@ -123,7 +131,7 @@ def voc_class_names(devkit: str, splits: Sequence[str]) -> tuple:
                 tree = ET.parse(path)
             except (OSError, ET.ParseError) as error:
                 raise ValueError(f'{path}: cannot read the annotation ({error})') from error
-            names.update(obj.findtext('name', '').strip() for obj in tree.getroot().iter('object'))
+            names.update(obj.findtext('name', '') for obj in tree.getroot().iter('object'))  # as mmdet reads them
     names.pop('', None)
     if not names:
         raise ValueError(f'{devkit}: the annotations of {list(splits)} hold no <object>')
@@ -168,14 +176,24 @@ def config_dataset(path: str, data_dir: str) -> UserDataset:
         if not any(cfg.get(n) for n in names):
             raise KeyError(f'--data-config {path}: defines no {" or ".join(names)}')
     make_data_paths_absolute(cfg, data_dir)
-    test_dataloader = (cfg.get('test_dataloader') or cfg.val_dataloader).to_dict()
+    test_key = 'test_dataloader' if cfg.get('test_dataloader') else 'val_dataloader'
+    for key in ('train_dataloader', test_key):
+        dataset = cfg[key].dataset
+        if 'dataset' in dataset or 'datasets' in dataset:
+            raise ValueError(f'--data-config {path}: {key}.dataset is a {dataset.get("type")} around other datasets: '
+                             'give the dataset itself (the demo sets the pipelines and the schedule)')
     evaluators = cfg.get('test_evaluator') or cfg.val_evaluator
     evaluators = [e.to_dict() if isinstance(e, ConfigDict) else dict(e)
                   for e in (evaluators if isinstance(evaluators, (list, tuple)) else [evaluators])]
-    if not any(str(e.get('type', '')).split('.')[-1] == 'VOCMetric' for e in evaluators):
-        evaluators.append(dict(VOC_METRIC))
-    return _described(osp.splitext(osp.basename(path))[0], f'dataset config {osp.abspath(path)}',
-                      cfg.train_dataloader.to_dict(), test_dataloader, evaluators)
+    notes = [f'your {step_type(e)} {e} was replaced by the VOC07 one (11 points, IoU 0.5): the paired gain and its '
+             'bootstrap are computed on VOC07 mAP@0.5' for e in evaluators
+             if step_type(e) == 'VOCMetric' and (e.get('eval_mode', 'area') != '11points' or
+                                                 e.get('iou_thrs', 0.5) not in (0.5, [0.5], (0.5, )))]
+    evaluators = [e for e in evaluators if step_type(e) != 'VOCMetric'] + [dict(VOC_METRIC)]
+    dataset = _described(osp.splitext(osp.basename(path))[0], f'dataset config {osp.abspath(path)}',
+                         cfg.train_dataloader.to_dict(), cfg[test_key].to_dict(), evaluators)
+    dataset.notes += notes
+    return dataset
 
 
 def _described(name: str, source: str, train_dataloader: dict, test_dataloader: dict,
@@ -192,6 +210,11 @@ def _described(name: str, source: str, train_dataloader: dict, test_dataloader: 
         return DATASETS.build(dict(copy.deepcopy(loader['dataset']), pipeline=[]))
 
     train, test = build(train_dataloader), build(test_dataloader)
+    shared = ({osp.normpath(train.get_data_info(i)['img_path']) for i in range(len(train))} &
+              {osp.normpath(test.get_data_info(i)['img_path']) for i in range(len(test))})
+    if shared:
+        raise ValueError(f'{source}: the training and test sets share {len(shared)} image(s) (e.g. '
+                         f'{sorted(shared)[:2]}): the test images would be trained on')
     classes = tuple(train.metainfo['classes'])
     if tuple(test.metainfo['classes']) != classes:
         raise ValueError(f'{source}: the training and test datasets list other classes: {classes} and '
@@ -251,7 +274,7 @@ def anchor_fit_note(model: dict, dataset: UserDataset, input_size: Sequence[int]
     """A sentence when more than 10 % of the training boxes, at ``input_size``, are smaller than half the
     smallest anchor or larger than twice the largest (their best anchor overlaps them by at most 0.25 IoU: the
     RPN finds positives for them only through its low-quality matching); None when the anchors fit."""
-    if not len(dataset.object_sizes):
+    if not len(dataset.object_sizes) or 'anchor_generator' not in model.get('rpn_head', {}):
         return None
     sizes = dataset.object_sizes * _resize_scale(dataset, input_size)
     smallest, largest = anchor_sizes(model)
@@ -265,9 +288,24 @@ def anchor_fit_note(model: dict, dataset: UserDataset, input_size: Sequence[int]
             'objects, or set model.rpn_head.anchor_generator.scales in the generated configs.')
 
 
-def _set_resize(pipeline: list, input_size: Sequence[int]) -> list:
-    """``pipeline`` with the scale of its ``Resize`` steps set to ``input_size`` (keep ratio)."""
-    return [dict(step, scale=tuple(input_size), keep_ratio=True) if step.get('type') == 'Resize' else step
+#: Steps that resize otherwise than to one fixed scale: the demo cannot set their size.
+_OTHER_RESIZES = ('RandomResize', 'RandomChoiceResize', 'FixShapeResize', 'TestTimeAug', 'RandomChoice')
+
+
+def _set_resize(pipeline: list, input_size: Sequence[int], which: str) -> list:
+    """``pipeline`` with the scale of its ``Resize`` steps set to ``input_size`` (keep ratio).
+
+    Raises:
+        ValueError: The pipeline has no ``Resize``, or a step that resizes otherwise (the models would not
+            see ``input_size``), naming the step.
+    """
+    types = [step_type(step) for step in pipeline]
+    other = [t for t in types if t in _OTHER_RESIZES]
+    if other or 'Resize' not in types:
+        raise ValueError(f'the {which} pipeline {"resizes with " + str(other) if other else "has no Resize"}: the '
+                         f'demo trains and tests at one input size ({input_size[0]}x{input_size[1]}) through a '
+                         "plain dict(type='Resize', scale=..., keep_ratio=True)")
+    return [dict(step, scale=tuple(input_size), keep_ratio=True) if step_type(step) == 'Resize' else step
             for step in pipeline]
 
 
@@ -278,12 +316,20 @@ def _pipelines(model_cfg: Config, input_size: Sequence[int], train_pipeline: Opt
     too, for a ``CocoMetric`` without an annotation file."""
     train = train_pipeline or model_cfg.train_dataloader.dataset.pipeline
     test = test_pipeline or model_cfg.test_dataloader.dataset.pipeline
-    train, test = _set_resize(copy.deepcopy(train), input_size), _set_resize(copy.deepcopy(test), input_size)
-    if not any(step.get('type') == 'LoadAnnotations' for step in test):
-        raise ValueError('the test pipeline loads no annotations (LoadAnnotations): VOC07 mAP and the paired '
-                         'bootstrap need the ground truth of the test images')
+    train = _set_resize(copy.deepcopy(train), input_size, 'training')
+    test = _set_resize(copy.deepcopy(test), input_size, 'test')
+    types = [step_type(step) for step in train]
+    if 'LoadAnnotations' not in types or types.index('LoadAnnotations') > types.index('Resize'):
+        raise ValueError('the training pipeline must load the annotations (LoadAnnotations) before its Resize: '
+                         'else the boxes keep the original scale while the image is resized')
+    types = [step_type(step) for step in test]
+    if 'LoadAnnotations' not in types or types.index('LoadAnnotations') < max(
+            i for i, t in enumerate(types) if t == 'Resize'):
+        raise ValueError('the test pipeline must load the annotations (LoadAnnotations) after its Resize: VOC07 '
+                         'mAP and the paired bootstrap compare the detections, in original image coordinates, '
+                         'with the ground truth as the dataset gives it')
     for step in test:
-        if step.get('type') == 'PackDetInputs':
+        if step_type(step) == 'PackDetInputs':
             keys = tuple(step.get('meta_keys', _TEST_META_KEYS))
             step['meta_keys'] = keys + (('instances', ) if 'instances' not in keys else ())
     return train, test
@@ -310,7 +356,12 @@ def model_config_for(model_config: str, dataset: UserDataset, input_size: Sequen
     test_loader['dataset']['pipeline'] = test_pipeline
     cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader = train_loader, test_loader, test_loader
     cfg.val_evaluator = cfg.test_evaluator = copy.deepcopy(dataset.test_evaluator)
-    cfg.model.roi_head.bbox_head.num_classes = len(dataset.classes)
+    bbox_heads = cfg.model.get('roi_head', {}).get('bbox_head')
+    if bbox_heads is None:
+        raise ValueError(f'{model_config}: model.roi_head.bbox_head not found: the demo sets the class count of a '
+                         'two-stage detector (Faster R-CNN and its cascades)')
+    for head in bbox_heads if isinstance(bbox_heads, list) else [bbox_heads]:
+        head.num_classes = len(dataset.classes)
     if 'teacher' in cfg.model:
         if teacher_config is None:
             raise ValueError(f'{model_config}: a distillation config needs the teacher config of the same data')

@@ -117,21 +117,61 @@ def test_demo_on_a_voc_folder_with_its_own_classes(toy_data):
     assert (toy_data / 'rerun' / 'epoch_1.pth').exists()
 
 
-def test_demo_on_a_coco_dataset_config(toy_data):
-    config = toy_data / 'my_coco.py'  # relative paths: from the directory the demo runs in
-    config.write_text('''
+COCO_CONFIG = '''
 classes = ('ellipse', 'ring', 'star', 'rectangle', 'pentagon')
-pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(1000, 600), keep_ratio=True),
-            dict(type='LoadAnnotations', with_bbox=True), dict(type='PackDetInputs')]
-dataset = dict(type='CocoDataset', data_root='data/coco/', metainfo=dict(classes=classes))
+train_pipeline = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True),
+                  dict(type='Resize', scale=(1000, 600), keep_ratio=True), dict(type='PackDetInputs')]
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(1000, 600), keep_ratio=True),
+                 dict(type='LoadAnnotations', with_bbox=True), dict(type='PackDetInputs')]
+dataset = dict(type='CocoDataset', metainfo=dict(classes=classes))
 train_dataloader = dict(batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
-                        dataset=dict(dataset, ann_file='annotations/instances_train.json',
-                                     data_prefix=dict(img='train/'), pipeline=pipeline))
+                        dataset=dict(dataset, ann_file='data/coco/annotations/instances_train.json',
+                                     data_prefix=dict(img='data/coco/train/'), pipeline=train_pipeline))
 test_dataloader = dict(batch_size=1, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
-                       dataset=dict(dataset, ann_file='annotations/instances_val.json', data_prefix=dict(img='val/'),
-                                    test_mode=True, pipeline=pipeline))
+                       dataset=dict(dataset, ann_file='data/coco/annotations/instances_val.json',
+                                    data_prefix=dict(img='data/coco/val/'), test_mode=True, pipeline=test_pipeline))
 test_evaluator = dict(type='CocoMetric', ann_file='data/coco/annotations/instances_val.json', metric='bbox')
-''')
+'''
+
+
+def coco_config(root, text):
+    path = root / 'config.py'
+    path.write_text(text)
+    return str(path)
+
+
+def test_dataset_configs_the_demo_refuses_or_adjusts(toy_data, tmp_path):
+    from det_kd.experiments.user_data import config_dataset, model_config_for
+    wrapped = COCO_CONFIG + 'train_dataloader = dict(train_dataloader, dataset=dict(type="RepeatDataset", times=2, ' \
+        'dataset=train_dataloader["dataset"]))\n'
+    with pytest.raises(ValueError, match='train_dataloader.dataset is a RepeatDataset around other datasets'):
+        config_dataset(coco_config(tmp_path, wrapped), str(toy_data))
+    same = COCO_CONFIG + 'test_dataloader = dict(test_dataloader, dataset=train_dataloader["dataset"])\n'
+    with pytest.raises(ValueError, match=r'the training and test sets share 6 image\(s\)'):
+        config_dataset(coco_config(tmp_path, same), str(toy_data))
+    voc2012 = COCO_CONFIG + 'test_evaluator = [test_evaluator, dict(type="VOCMetric", eval_mode="area")]\n'
+    dataset = config_dataset(coco_config(tmp_path, voc2012), str(toy_data))
+    assert [e['type'] for e in dataset.test_evaluator] == ['CocoMetric', 'VOCMetric']
+    assert dataset.test_evaluator[1]['eval_mode'] == '11points' and 'was replaced by the VOC07 one' in dataset.notes[0]
+    # the demo sets one input size through plain Resize steps, and needs the annotations after the resize
+    random_resize = COCO_CONFIG.replace("dict(type='Resize', scale=(1000, 600), keep_ratio=True)",
+                                        "dict(type='RandomResize', scale=(1000, 600), ratio_range=(0.8, 1.2))")
+    dataset = config_dataset(coco_config(tmp_path, random_resize), str(toy_data))
+    with pytest.raises(ValueError, match=r"the training pipeline resizes with \['RandomResize'\]"):
+        model_config_for(STUDENT, dataset, (160, 120), keep_user_pipelines=True)
+    one_pipeline = COCO_CONFIG + 'test_dataloader["dataset"]["pipeline"] = train_pipeline\n'
+    dataset = config_dataset(coco_config(tmp_path, one_pipeline), str(toy_data))
+    with pytest.raises(ValueError, match=r'test pipeline must load the annotations \(LoadAnnotations\) after'):
+        model_config_for(STUDENT, dataset, (160, 120), keep_user_pipelines=True)
+    one_pipeline = COCO_CONFIG + 'train_dataloader["dataset"]["pipeline"] = test_pipeline\n'
+    dataset = config_dataset(coco_config(tmp_path, one_pipeline), str(toy_data))
+    with pytest.raises(ValueError, match=r'training pipeline must load the annotations \(LoadAnnotations\) before'):
+        model_config_for(STUDENT, dataset, (160, 120), keep_user_pipelines=True)
+
+
+def test_demo_on_a_coco_dataset_config(toy_data):
+    config = toy_data / 'my_coco.py'  # relative paths, no data_root: from the directory the demo runs in
+    config.write_text(COCO_CONFIG)
     work_dir = toy_data / 'work_dirs' / 'coco'
     out = run_tool('demo.py', ['--data-config', 'my_coco.py', '--input-size', '160', '120', '--work-dir',
                                str(work_dir), '--pictures', '0', *TOY], cwd=toy_data)
@@ -141,6 +181,7 @@ test_evaluator = dict(type='CocoMetric', ann_file='data/coco/annotations/instanc
     assert all(f'| {name} |' in table.split('## VOC07 AP per class')[1] for name in SHAPES)
     baseline = Config.fromfile(str(work_dir / 'configs' / 'baseline.py'))
     assert baseline.test_evaluator[0].ann_file == str(toy_data / 'data/coco/annotations/instances_val.json')
+    assert baseline.train_dataloader.dataset.data_prefix.img == str(toy_data / 'data/coco/train')
     assert [tuple(s['scale']) for s in baseline.test_dataloader.dataset.pipeline if s['type'] == 'Resize'] == [(160, 120)]
     assert not (work_dir / 'predictions.png').exists()
 
