@@ -12,6 +12,7 @@ truth from the annotations (``ann_file=None``; VOC ``difficult`` objects become 
 """
 import copy
 import glob
+import json
 import os.path as osp
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -192,8 +193,26 @@ def config_dataset(path: str, data_dir: str) -> UserDataset:
     evaluators = [e for e in evaluators if step_type(e) != 'VOCMetric'] + [dict(VOC_METRIC)]
     dataset = _described(osp.splitext(osp.basename(path))[0], f'dataset config {osp.abspath(path)}',
                          cfg.train_dataloader.to_dict(), cfg[test_key].to_dict(), evaluators)
-    dataset.notes += notes
+    dataset.notes += notes + unlisted_coco_classes(cfg.train_dataloader.dataset, dataset.classes)
     return dataset
+
+
+def unlisted_coco_classes(dataset_cfg: dict, classes: Sequence[str]) -> List[str]:
+    """A note naming, with their counts, the categories of a COCO-format annotation file that ``classes`` does
+    not list (MMDetection's ``CocoDataset`` skips their boxes without a word); empty for other formats."""
+    ann_file = dataset_cfg.get('ann_file', '')
+    if not str(ann_file).endswith('.json'):
+        return []
+    path = osp.join(dataset_cfg.get('data_root') or '', ann_file)
+    with open(path, encoding='utf-8') as f:
+        coco = json.load(f)
+    names = {category['id']: category['name'] for category in coco.get('categories', [])}
+    skipped = Counter(names.get(a['category_id'], str(a['category_id'])) for a in coco.get('annotations', [])
+                      if names.get(a['category_id']) not in classes)
+    if not skipped:
+        return []
+    listed = ', '.join(f'{name!r} x{count}' for name, count in sorted(skipped.items()))
+    return [f'{path} holds boxes of classes the config does not list, not trained on: {listed}']
 
 
 def _described(name: str, source: str, train_dataloader: dict, test_dataloader: dict,

@@ -153,6 +153,12 @@ def test_dataset_configs_the_demo_refuses_or_adjusts(toy_data, tmp_path):
     dataset = config_dataset(coco_config(tmp_path, voc2012), str(toy_data))
     assert [e['type'] for e in dataset.test_evaluator] == ['CocoMetric', 'VOCMetric']
     assert dataset.test_evaluator[1]['eval_mode'] == '11points' and 'was replaced by the VOC07 one' in dataset.notes[0]
+    two_classes = COCO_CONFIG.replace("classes = ('ellipse', 'ring', 'star', 'rectangle', 'pentagon')",
+                                      "classes = ('ring', 'star')")
+    dataset = config_dataset(coco_config(tmp_path, two_classes), str(toy_data))
+    assert dataset.classes == ('ring', 'star')
+    skipped = next(note for note in dataset.notes if 'does not list' in note)
+    assert "'ellipse' x" in skipped and "'pentagon' x" in skipped and "'ring'" not in skipped
     # the demo sets one input size through plain Resize steps, and needs the annotations after the resize
     random_resize = COCO_CONFIG.replace("dict(type='Resize', scale=(1000, 600), keep_ratio=True)",
                                         "dict(type='RandomResize', scale=(1000, 600), ratio_range=(0.8, 1.2))")
