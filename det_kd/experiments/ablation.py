@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -44,6 +45,11 @@ def configured_epochs(config: str, options: List[str]) -> int:
     return merged_config(config, options).train_cfg.max_epochs
 
 
+#: Serialises config parsing in the runs' threads (``--jobs``): two threads resolving config bases at once
+#: failed with pkg_resources' "Expected str, Requirement, or Distribution".
+_CONFIG_LOCK = threading.Lock()
+
+
 def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
                env: Optional[Dict[str, str]] = None) -> Tuple[float, str]:
     """Trains and tests one column for one seed; returns the metric in percent and the predictions file."""
@@ -51,14 +57,16 @@ def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
     progress = args.jobs == 1 and not args.no_progress  # concurrent bars would overwrite each other
     seed_options = schedule_options(args.epochs, seed) if args.epochs else [f'randomness.seed={seed}']
     options = [*seed_options, *args.cfg_options]
-    if ABLATION_COLUMNS[column] is None:
-        config = student
-    else:
-        os.makedirs(run_dir, exist_ok=True)
-        config = osp.join(run_dir, 'kd_config.py')
-        column_config(args.kd_config, column, args.epochs or configured_epochs(args.kd_config, options)).dump(config)
-        options.append(f'model.teacher.checkpoint={osp.abspath(args.teacher_checkpoint)}')
-    epochs = args.epochs or configured_epochs(config, options)
+    with _CONFIG_LOCK:  # MMEngine resolves `mmdet::` bases through pkg_resources, which is not thread-safe
+        if ABLATION_COLUMNS[column] is None:
+            config = student
+        else:
+            os.makedirs(run_dir, exist_ok=True)
+            config = osp.join(run_dir, 'kd_config.py')
+            epochs = args.epochs or configured_epochs(args.kd_config, options)
+            column_config(args.kd_config, column, epochs).dump(config)
+            options.append(f'model.teacher.checkpoint={osp.abspath(args.teacher_checkpoint)}')
+        epochs = args.epochs or configured_epochs(config, options)
     metrics = train_and_test(f'{column} (seed {seed})', config, student, run_dir, os.getcwd(), options, epochs,
                              progress, env=env, resume=args.resume)
     metric = metric_percent(args.metric, metrics[args.metric])
