@@ -222,7 +222,7 @@ def run_demo(args: argparse.Namespace) -> None:
     from .latency import params_and_latency  # imports torch / mmdet: after the subprocess stages
     tested = {role: (run_config['teacher' if role == 'teacher' else 'baseline'],
                      next(iter(runs[role].values()))['checkpoint']) for role, _, _ in roles}
-    image_size = tuple(args.img_size) if dataset is None else median_image_size(dataset, input_size)
+    image_size = tuple(args.img_size) if dataset is None else timing_image_size(dataset, input_size)
     costs = params_and_latency(tested, image_size=image_size, runs=args.latency_runs)
 
     models = [
@@ -289,20 +289,18 @@ def run_demo(args: argparse.Namespace) -> None:
           f'{", predictions.png" if args.pictures > 0 else ""}, the configs it ran under configs/, logs under seed*/')
 
 
+def timing_image_size(dataset, input_size) -> tuple:
+    """``(W, H)`` of the image the models are timed on: the median training image of a user's dataset
+    (``input_size`` if its annotations record no size)."""
+    from .user_data import median_image_size
+
+    median = median_image_size(dataset)
+    return tuple(input_size) if median is None else (int(median[0]), int(median[1]))
+
+
 def dataset_title(dataset) -> str:
     """A short name of the demo's data for titles: the user's folder or config file, or the synthetic shapes."""
     return 'synthetic shapes' if dataset is None else dataset.name
-
-
-def median_image_size(dataset, input_size) -> tuple:
-    """``(W, H)`` of the median training image of a user's dataset (``input_size`` if it records none)."""
-    import numpy as np
-
-    sizes = dataset.image_sizes[(dataset.image_sizes > 0).all(axis=1)]
-    if not len(sizes):  # the annotations give no size: time the models at their input size
-        return tuple(input_size)
-    width, height = np.median(sizes, axis=0)
-    return int(width), int(height)
 
 
 def data_arguments(args: argparse.Namespace) -> str:

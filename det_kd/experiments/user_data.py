@@ -253,6 +253,12 @@ def _described(name: str, source: str, train_dataloader: dict, test_dataloader: 
                        object_counts={name: counts[name] for name in classes}, num_val_images=len(test))
 
 
+def median_image_size(dataset: UserDataset) -> Optional[Tuple[float, float]]:
+    """``(W, H)`` of the median training image, or None when the annotations record no image size."""
+    sizes = dataset.image_sizes[(dataset.image_sizes > 0).all(axis=1)]
+    return tuple(np.median(sizes, axis=0)) if len(sizes) else None
+
+
 def default_input_size(dataset: UserDataset, max_side: int = DEFAULT_MAX_SIDE) -> Tuple[int, int]:
     """``(W, H)``: the median training image size, scaled down so that its longer side is at most
     ``max_side`` (never up), rounded to whole pixels.
@@ -260,20 +266,20 @@ def default_input_size(dataset: UserDataset, max_side: int = DEFAULT_MAX_SIDE) -
     Raises:
         ValueError: The dataset does not record its image sizes (pass ``--input-size``).
     """
-    sizes = dataset.image_sizes[(dataset.image_sizes > 0).all(axis=1)]
-    if not len(sizes):
+    median = median_image_size(dataset)
+    if median is None:
         raise ValueError(f'{dataset.source}: the annotations give no image size: pass --input-size W H')
-    width, height = np.median(sizes, axis=0)
+    width, height = median
     scale = min(1.0, max_side / max(width, height))
     return int(round(width * scale)), int(round(height * scale))
 
 
 def _resize_scale(dataset: UserDataset, input_size: Sequence[int]) -> float:
     """How much the median training image is scaled to fit ``input_size`` (keep ratio)."""
-    sizes = dataset.image_sizes[(dataset.image_sizes > 0).all(axis=1)]
-    if not len(sizes):
+    median = median_image_size(dataset)
+    if median is None:
         return 1.0
-    width, height = np.median(sizes, axis=0)
+    width, height = median
     return min(max(input_size) / max(width, height), min(input_size) / min(width, height))
 
 
