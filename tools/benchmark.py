@@ -1,7 +1,7 @@
 """Latency, FLOPs and parameters of several detectors, measured side by side in one run.
 
     python tools/benchmark.py CONFIG [CONFIG ...] --input-size H W [--checkpoint CKPT|none ...]
-        [--warmup 3] [--runs 10] [--threads N] [--device cpu|cuda] [--reference NAME_OR_CONFIG]
+        [--warmup 3] [--runs 10] [--threads N] [--device cpu|cuda] [--fp16] [--reference NAME_OR_CONFIG]
         [--out-dir benchmarks/results] [--name latency] [--cfg-options KEY=VALUE ...]
 
 For every config (random weights unless a checkpoint is given):
@@ -12,7 +12,8 @@ For every config (random weights unless a checkpoint is given):
   count includes the RoI head on the RPN's test-time proposals, whose number is reported);
 - latency at batch 1 of ``model.test_step`` (data preprocessor, forward, post-processing and NMS; no data
   loading) on one rendered synthetic ``H x W`` scene: ``--warmup`` untimed rounds, then ``--runs`` timed
-  rounds in which the models run in turn (round-robin), CUDA synchronised before each timestamp. Median,
+  rounds in which the models run in turn (round-robin), CUDA synchronised before each timestamp;
+  with ``--fp16`` under fp16 autocast (mmengine's ``test_cfg=dict(fp16=True)``; CUDA only). Median,
   90th percentile and mean FPS (``runs / total time``) are reported, and each model's speed-up over the
   reference (the first config unless ``--reference``) from the same run.
 
@@ -33,12 +34,14 @@ from mmdet.utils import register_all_modules
 
 from det_kd.benchmark.complexity import detector_complexity
 from det_kd.benchmark.environment import describe_machine, load_average, machine_info
-from det_kd.benchmark.latency import LatencySummary, measure_latency, speedups, synthetic_test_batch
+from det_kd.benchmark.latency import (LatencySummary, measure_latency, precision_context, speedups,
+                                     synthetic_test_batch)
 from det_kd.benchmark.models import build_detector, config_name, load_config, replace_roi_pool
 from det_kd.benchmark.report import (billions, command_line, join_lines, load_average_line, markdown_table,
                                      millions, write_results)
 
 NO_CHECKPOINT = 'none'
+FP16_NOTE = " and `torch.autocast('cuda', dtype=torch.float16)` (mmengine's `test_cfg=dict(fp16=True)`)"
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -56,6 +59,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--runs', type=int, default=10, help='timed rounds (default: 10)')
     parser.add_argument('--threads', type=int, help='torch intra-op threads (default: torch\'s own)')
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default: cpu)')
+    parser.add_argument(
+        '--fp16',
+        action='store_true',
+        help='run the models under fp16 autocast, as mmengine\'s test_cfg fp16=True (CUDA only)')
     parser.add_argument(
         '--reference',
         help='model name (config file name) or config the speed-ups are '
@@ -176,7 +183,7 @@ def render_markdown(results: dict) -> str:
         'the same interleaved run, are the more reliable numbers.',
         f"Input: one rendered synthetic {height}x{width} scene, batch 1, {settings['weights']}. Latency: "
         '`model.test_step` (data preprocessor, forward, post-processing and NMS; no data loading) under '
-        f"`torch.no_grad`, {settings['warmup']} warm-up rounds then {settings['runs']} timed rounds, the "
+        f"`torch.no_grad`{FP16_NOTE if settings.get('precision') == 'fp16' else ''}, {settings['warmup']} warm-up rounds then {settings['runs']} timed rounds, the "
         'models run in turn within each round; mean FPS = timed runs / total time. Speed-up: reference '
         'median / model median, and the median over rounds of the per-round ratio.',
         table,
@@ -196,6 +203,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     MMLogger.get_instance('mmengine', log_level='WARNING')
     if args.threads:
         torch.set_num_threads(args.threads)
+    precision = 'fp16' if args.fp16 else 'fp32'
+    precision_context(args.device, precision)  # a bad setting fails before any model is built
     names = unique_names(args.configs)
     reference = resolve_reference(args.reference, args.configs, names)
     load_before = load_average()
@@ -203,11 +212,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     batch = synthetic_test_batch(*args.input_size)
     complexity = {name: detector_complexity(entry['model'], batch) for name, entry in entries.items()}
     models: Dict[str, nn.Module] = {name: entry['model'] for name, entry in entries.items()}
-    times = measure_latency(models, batch, args.warmup, args.runs, args.device, not args.no_progress)
+    times = measure_latency(models, batch, args.warmup, args.runs, args.device, not args.no_progress, precision)
     summaries = {name: LatencySummary.from_times(values) for name, values in times.items()}
     results = dict(
         command=command_line(argv),
-        machine=machine_info(args.device),
+        machine=machine_info(args.device, precision),
         load_average=dict(before=load_before, after=load_average()),
         settings=dict(
             input_size=list(args.input_size),
@@ -215,6 +224,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             batch_size=1,
             warmup=args.warmup,
             runs=args.runs,
+            precision=precision,
             reference=reference,
             weights='checkpoints given' if args.checkpoint else 'random weights',
             timed_call='model.test_step (data preprocessor + forward + post-processing/NMS)',

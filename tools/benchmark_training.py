@@ -2,7 +2,7 @@
 
     python tools/benchmark_training.py KD_CONFIG [--student-config CFG] [--teacher-config CFG]
         [--random-teacher] [--input-size H W] [--batch-size N] [--warmup 3] [--runs 20] [--profile-runs 5]
-        [--threads N] [--device cpu|cuda] [--target 1.10] [--out-dir benchmarks/results] [--name NAME]
+        [--threads N] [--device cpu|cuda] [--amp] [--target 1.10] [--out-dir benchmarks/results] [--name NAME]
         [--cfg-options KEY=VALUE ...]
 
 In one run, on one fixed batch, each iteration times in turn
@@ -23,7 +23,9 @@ real train pipeline (every ``Resize`` set to ``--input-size``), then collated. B
 ``optim_wrapper`` and start from the same student weights (the student's ``init_weights()``).
 ``--student-config`` / ``--teacher-config`` swap in other detectors (e.g. the full-width paper models) while
 keeping the config's distillation settings. ``--random-teacher`` skips the teacher checkpoint
-(speed does not depend on weights). On CPU, ``RoIPool`` becomes max ``RoIAlign``.
+(speed does not depend on weights). On CPU, ``RoIPool`` becomes max ``RoIAlign``. ``--amp`` trains in
+mixed precision as ``tools/train.py --amp`` (``AmpOptimWrapper``; the teacher forward (b) runs in the same
+fp16 autocast as inside (c)).
 """
 import argparse
 import os.path as osp
@@ -59,6 +61,18 @@ MEMORY_METHODS = {
 }
 
 
+def use_amp(cfg, device: str) -> None:
+    """Switches ``cfg.optim_wrapper`` to mixed precision as ``tools/train.py --amp`` does.
+
+    Raises:
+        ValueError: If ``device`` is not a CUDA device (mmengine's ``AmpOptimWrapper`` needs one).
+    """
+    if torch.device(device).type != 'cuda':
+        raise ValueError(f'--amp needs a CUDA device, got --device {device}')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.loss_scale = 'dynamic'
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line arguments (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -89,6 +103,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='iterations of the per-piece breakdown; 0 skips it (default: 5)')
     parser.add_argument('--threads', type=int, help='torch intra-op threads (default: torch\'s own)')
     parser.add_argument('--device', default='cpu', help='cpu, cuda or cuda:N (default: cpu)')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision as tools/train.py --amp: AmpOptimWrapper with a dynamic loss scale (CUDA only)')
     parser.add_argument('--target', type=float, default=1.10, help='target for (c)/((a)+(b)) (default: 1.10)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the weights and scenes (default: 0)')
     parser.add_argument('--out-dir', help='write <name>.json and <name>.md here (default: print only)')
@@ -183,6 +201,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         torch.set_num_threads(args.threads)
     load_before = load_average()
     kd_cfg = load_config(args.config, args.cfg_options)
+    if args.amp:
+        use_amp(kd_cfg, args.device)
     student_cfg = load_config(args.student_config) if args.student_config else None
     pipeline = find_train_pipeline(kd_cfg)
     height, width = args.input_size or train_input_size(pipeline)
@@ -197,7 +217,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     padded = list(setup.teacher_batch['inputs'].shape)
     results = dict(
         command=command_line(argv),
-        machine=machine_info(args.device),
+        machine=machine_info(args.device, 'amp-fp16' if args.amp else 'fp32'),
         load_average=dict(before=load_before, after=load_average()),
         settings=dict(
             config=args.config,

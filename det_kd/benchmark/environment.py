@@ -47,11 +47,13 @@ def package_version(name: str) -> Optional[str]:
         return None
 
 
-def machine_info(device: str = 'cpu') -> Dict[str, object]:
+def machine_info(device: str = 'cpu', precision: str = 'fp32') -> Dict[str, object]:
     """The fields needed to compare timings taken on different machines.
 
     Args:
         device (str): The device the models run on, e.g. ``'cpu'`` or ``'cuda:0'``. Defaults to 'cpu'.
+        precision (str): The arithmetic the models run in, e.g. ``'fp32'``, ``'fp16'`` (autocast) or
+            ``'amp-fp16'``. Defaults to 'fp32'.
 
     Returns:
         dict: CPU model and cores, torch intra-/inter-op threads and ``OMP_NUM_THREADS`` (None when unset),
@@ -65,7 +67,7 @@ def machine_info(device: str = 'cpu') -> Dict[str, object]:
         torch_threads=torch.get_num_threads(),
         torch_interop_threads=torch.get_num_interop_threads(),
         omp_num_threads=os.environ.get('OMP_NUM_THREADS'),
-        precision='fp32',
+        precision=precision,
         torch=torch.__version__,
         torchvision=package_version('torchvision'),
         mmdet=mmdet.__version__,

@@ -7,6 +7,7 @@ Here the models are interleaved: round ``r`` runs every model once, in a fixed o
 shared machine slows them alike; the median and the 10th and 90th percentiles of the per-call times are
 reported too (their p10-p90 range is the timing noise).
 """
+import contextlib
 import functools
 import statistics
 import time
@@ -195,11 +196,37 @@ def synthetic_test_batch(height: int, width: int, seed: int = 0) -> Dict[str, li
     return dict(inputs=[torch.from_numpy(bgr)], data_samples=[sample])
 
 
-def make_test_step(model: nn.Module, batch: Dict[str, list]) -> Callable[[], list]:
-    """``model.test_step(batch)`` under ``torch.no_grad``, as a call without arguments."""
+PRECISIONS = ('fp32', 'fp16')
+
+
+def precision_context(device: str, precision: str = 'fp32'):
+    """The context a model runs under at ``precision``: fp32 as it is, fp16 under CUDA autocast.
+
+    fp16 is mmengine's ``test_cfg=dict(fp16=True)`` (``torch.autocast`` with float16), which needs CUDA
+    here: mmcv's CPU RoI kernels take float32 only.
+
+    Raises:
+        ValueError: For an unknown precision, or fp16 on a device that is not CUDA.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
+    if precision == 'fp32':
+        return contextlib.nullcontext()
+    if torch.device(device).type != 'cuda':
+        raise ValueError(f'precision fp16 needs a CUDA device, got {device!r}')
+    return torch.autocast('cuda', dtype=torch.float16)
+
+
+def make_test_step(model: nn.Module,
+                   batch: Dict[str, list],
+                   device: str = 'cpu',
+                   precision: str = 'fp32') -> Callable[[], list]:
+    """``model.test_step(batch)`` under ``torch.no_grad`` (and fp16 autocast for ``precision='fp16'``),
+    as a call without arguments."""
+    precision_context(device, precision)  # fails early on a bad setting
 
     def run() -> list:
-        with torch.no_grad():
+        with torch.no_grad(), precision_context(device, precision):
             return model.test_step(batch)
 
     return run
@@ -210,7 +237,8 @@ def measure_latency(models: Mapping[str, nn.Module],
                     warmup: int,
                     runs: int,
                     device: str = 'cpu',
-                    progress: bool = True) -> Dict[str, List[float]]:
+                    progress: bool = True,
+                    precision: str = 'fp32') -> Dict[str, List[float]]:
     """Interleaved ``test_step`` times of several detectors on the same batch (or one batch each).
 
     Args:
@@ -221,10 +249,12 @@ def measure_latency(models: Mapping[str, nn.Module],
         runs (int): Timed rounds.
         device (str): The models' device (CUDA is synchronised around each call). Defaults to 'cpu'.
         progress (bool): Show a progress bar. Defaults to True.
+        precision (str): ``'fp32'`` or ``'fp16'`` (CUDA autocast, see :func:`precision_context`).
+            Defaults to 'fp32'.
 
     Returns:
         dict[str, list[float]]: Name -> per-call seconds.
     """
     batches = {name: batch for name in models} if 'inputs' in batch else batch
-    fns = {name: make_test_step(model, batches[name]) for name, model in models.items()}
+    fns = {name: make_test_step(model, batches[name], device, precision) for name, model in models.items()}
     return time_interleaved(fns, warmup, runs, synchronize=device_synchronizer(device), progress=progress)

@@ -290,8 +290,10 @@ def step_functions(setup: TrainingCostSetup) -> Dict[str, Callable[[], object]]:
         return setup.student.train_step(setup.batch, setup.student_optim)
 
     def teacher_forward() -> dict:
+        # In the distiller's optimizer context, as inside its train_step (fp16 autocast under AMP).
         inputs, samples = setup.teacher_batch['inputs'], setup.teacher_batch['data_samples']
-        return setup.distiller.teacher_forward(inputs, samples, setup.rpn_on, setup.rois)
+        with setup.distiller_optim.optim_context(setup.distiller):
+            return setup.distiller.teacher_forward(inputs, samples, setup.rpn_on, setup.rois)
 
     def distillation_step() -> dict:
         return setup.distiller.train_step(setup.batch, setup.distiller_optim)

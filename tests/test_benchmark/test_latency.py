@@ -1,11 +1,13 @@
 """The latency harness with a fake clock: warm-up exclusion, FPS, interleaving, CUDA synchronisation."""
+import contextlib
 from unittest import mock
 
 import pytest
 import torch
+from torch import nn
 
-from det_kd.benchmark.latency import (LatencySummary, device_synchronizer, speedups, synthetic_test_batch,
-                                      time_interleaved, timed_call)
+from det_kd.benchmark.latency import (LatencySummary, device_synchronizer, make_test_step, precision_context,
+                                      speedups, synthetic_test_batch, time_interleaved, timed_call)
 
 
 class FakeClock:
@@ -109,3 +111,15 @@ def test_synthetic_test_batch_is_one_unscaled_image():
     image, sample = batch['inputs'][0], batch['data_samples'][0]
     assert image.dtype == torch.uint8 and tuple(image.shape) == (3, 48, 64)
     assert sample.img_shape == sample.ori_shape == (48, 64) and sample.scale_factor == (1.0, 1.0)
+
+
+def test_fp16_needs_cuda_and_fp32_runs_as_is():
+    assert isinstance(precision_context('cpu', 'fp32'), contextlib.nullcontext)
+    with pytest.raises(ValueError, match='fp16 needs a CUDA device'):
+        precision_context('cpu', 'fp16')
+    with pytest.raises(ValueError, match="precision must be one of"):
+        precision_context('cuda', 'bf16')
+    with pytest.raises(ValueError, match='fp16 needs a CUDA device'):
+        make_test_step(nn.Identity(), {}, 'cpu', 'fp16')
+    context = precision_context('cuda:0', 'fp16')
+    assert isinstance(context, torch.autocast) and context.fast_dtype == torch.float16

@@ -52,3 +52,11 @@ def test_benchmark_training_on_tiny_models(tmp_path):
     totals = {step: values['total'] for step, values in results['breakdown'].items()}
     expected = totals['distillation_step'] - totals['student_step'] - totals['teacher_forward']
     assert results['overhead']['total'] == pytest.approx(expected)
+
+
+def test_half_precision_options_refuse_the_cpu(tmp_path):
+    with pytest.raises(ValueError, match='fp16 needs a CUDA device'):
+        load_tool('benchmark.py').main([TINY, '--input-size', '64', '64', '--fp16', '--no-progress'])
+    with pytest.raises(ValueError, match='--amp needs a CUDA device'):
+        load_tool('benchmark_training.py').main([KD, '--student-config', TINY, '--teacher-config', TINY,
+                                                 '--random-teacher', '--amp', '--no-progress'])
