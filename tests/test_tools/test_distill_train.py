@@ -7,6 +7,8 @@ from conftest import ONE_EPOCH, REPO, run_tool
 
 STUDENT = osp.join(REPO, 'configs', 'faster_rcnn', 'faster-rcnn_alexnet-w0.25_12e_synthetic-coco.py')
 KD = osp.join(REPO, 'configs', 'kd', 'kd_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py')
+FPN_KD = osp.join(REPO, 'configs', 'kd', 'kd_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py')
+FPN_TEACHER = osp.join(REPO, 'configs', 'faster_rcnn', 'faster-rcnn_r50-w0.25_fpn_12e_synthetic-coco.py')
 
 
 def test_vgg16_to_alexnet_distillation_trains_and_deploys(workspace, teacher_checkpoint):
@@ -61,3 +63,24 @@ def test_fitnets_two_stages_through_the_tools(workspace, teacher_checkpoint):
     stage1, stage2 = out.index('FitNets stage 1 from epoch 1'), out.index('FitNets stage 2 from epoch 2')
     assert 'loss_hint: ' in out[stage1:stage2] and 'loss_rcn_kd_cls: ' not in out[stage1:stage2]
     assert 'loss_rcn_kd_cls: ' in out[stage2:]
+
+
+def test_fpn_pair_trains_the_paper_terms_and_the_family_on_every_level(workspace, tmp_path):
+    """R50-FPN -> R18-FPN (1/4 width): the paper's five terms and AT, CWD, PKD on the five FPN levels at once."""
+    teacher_dir = workspace / 'fpn_teacher'
+    run_tool('train.py', [FPN_TEACHER, '--work-dir', str(teacher_dir), '--cfg-options', *ONE_EPOCH], cwd=workspace)
+    config = tmp_path / 'kd_fpn_all_terms.py'
+    config.write_text(f"_base_ = [{FPN_KD!r}]\n"
+                      "pairs = [dict(student=level, teacher=level) for level in range(5)]\n"
+                      "model = dict(distill=dict(terms=[dict(type=term, pairs=pairs) for term in (\n"
+                      "    'AttentionTransferTerm', 'ChannelWiseDistillationTerm', 'PearsonDistillationTerm')]))\n")
+    work_dir = str(workspace / 'kd_fpn')
+    out = run_tool('train.py', [str(config), '--work-dir', work_dir, '--cfg-options',
+                                f"model.teacher.checkpoint={teacher_dir / 'epoch_1.pth'}", *ONE_EPOCH], cwd=workspace)
+    for key in ('loss_hint', 'loss_rpn_kd_cls', 'loss_rpn_kd_bbox', 'loss_rcn_kd_cls', 'loss_rcn_kd_bbox',
+                'loss_at', 'loss_cwd', 'loss_pkd'):
+        assert f'{key}: ' in out, f'{key} not logged'
+    state = torch.load(osp.join(work_dir, 'epoch_1.pth'), map_location='cpu', weights_only=True)['state_dict']
+    assert not any(key.startswith('teacher') for key in state)
+    hint_adapters = {key.split('.weight')[0] for key in state if key.startswith('distill') and key.endswith('weight')}
+    assert len(hint_adapters) == 5, sorted(hint_adapters)  # one 1x1 adapter per level; 64 = 64 channels: no others
