@@ -347,6 +347,16 @@ class KDFasterRCNN(TwoStageDetector):
         self.teacher._apply(fn, *args, **kwargs)
         return super()._apply(fn, *args, **kwargs)
 
+    def _set_device(self, device: torch.device) -> None:
+        """Tells the teacher's data preprocessor where it now lives, as mmengine does for the student's.
+
+        ``to`` / ``cuda`` / ``cpu`` move the teacher's tensors through :meth:`_apply`, but mmengine records a
+        preprocessor's device separately, only for registered submodules; without this the teacher's
+        ``val_step`` (``TeacherEvaluationHook``) would keep its inputs on the CPU beside CUDA weights.
+        """
+        self.teacher._set_device(device)
+        super()._set_device(device)
+
     def train(self, mode: bool = True) -> 'KDFasterRCNN':
         """Sets the student's mode; the teacher always stays in eval mode."""
         super().train(mode)

@@ -29,6 +29,16 @@ def test_teacher_is_outside_state_dict_parameters_and_stays_in_eval():
     assert next(model.teacher.parameters()).dtype == torch.float64
 
 
+def test_moving_the_detector_moves_the_teachers_data_preprocessor_too():
+    """mmengine records a data preprocessor's device apart from its tensors; the teacher's must follow the
+    student's (on a GPU the teacher's val_step otherwise fed CPU images to CUDA weights)."""
+    model = build(kd_cfg())
+    model.to(torch.device('meta'))
+    assert model.data_preprocessor.device == torch.device('meta')
+    assert model.teacher.data_preprocessor.device == torch.device('meta')
+    assert next(model.teacher.parameters()).device == torch.device('meta')
+
+
 def test_all_distillation_weights_zero_equals_plain_student():
     from mmdet.registry import MODELS
     plain = MODELS.build(student_cfg())
