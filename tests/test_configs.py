@@ -50,7 +50,9 @@ def _build(config: str):
     cfg = Config.fromfile(osp.join(CONFIG_ROOT, config))
     if 'teacher' in cfg.model:
         # A distillation config names a trained teacher's checkpoint; the architecture is all we build here.
-        cfg.model.teacher.update(checkpoint=None, allow_random_init=True)
+        teachers = cfg.model.teacher if isinstance(cfg.model.teacher, list) else [cfg.model.teacher]
+        for teacher in teachers:
+            teacher.update(checkpoint=None, allow_random_init=True)
     return cfg, MODELS.build(cfg.model)
 
 

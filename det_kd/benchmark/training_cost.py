@@ -34,7 +34,7 @@ from mmdet.registry import MODELS
 
 from ..models.detectors import DISTILLATION_ONLY_PREFIXES, KDFasterRCNN
 from ..models.distillation.recorders import MethodCallRecorder
-from ..models.distillation.teacher import load_teacher_model_config
+from ..models.distillation.teacher import load_teacher_model_config, single_teacher
 from ..synthetic import SceneConfig, generate_scene
 from .latency import LatencySummary, Synchronize, device_synchronizer, time_interleaved, timed_call
 from .memory import PeakMemoryMeter
@@ -133,7 +133,7 @@ def distiller_model_config(kd_model: ConfigDict,
         random_teacher (bool): Randomly initialised teacher (``checkpoint=None``,
             ``allow_random_init=True``); speed does not depend on weights. Defaults to False.
     """
-    teacher = ConfigDict(copy.deepcopy(kd_model['teacher']), config=teacher_model)
+    teacher = ConfigDict(copy.deepcopy(single_teacher(kd_model, 'tools/benchmark_training.py')), config=teacher_model)
     if random_teacher:
         teacher.update(checkpoint=None, allow_random_init=True)
     distiller = copy.deepcopy(student_model)
@@ -258,8 +258,8 @@ def build_training_setup(kd_cfg: Config,
     if torch.device(device).type == 'cpu':
         replace_roi_pool(student_model)
     drop_pretrained_init(student_model)
-    teacher_model = teacher_model_config(teacher_config or kd_cfg.model.teacher.config, device,
-                                         random_teacher)
+    teacher_model = teacher_model_config(
+        teacher_config or single_teacher(kd_cfg.model, 'tools/benchmark_training.py').config, device, random_teacher)
     torch.manual_seed(seed)
     student = MODELS.build(student_model)
     student.init_weights()

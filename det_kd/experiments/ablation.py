@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Tuple, Union
 
 from mmengine.config import Config
 
+from ..models.distillation.teacher import single_teacher
 from .ablation_columns import ABLATION_COLUMNS, PAPER_TABLE4, column_config
 from .gain import bootstrap_gain_from_predictions, check_recomputed_map, format_interval, gain_summary
 from .results import mean_std, metric_percent
@@ -159,6 +160,8 @@ def ablation_table(results: Dict[str, Union[List[float], str]], metric: str,
 def run_ablation(args: argparse.Namespace) -> None:
     """Runs the ablation that ``tools/ablation.py``'s arguments ``args`` describe and writes ``ablation.md``
     and ``ablation.json`` into ``args.work_dir``."""
+    with _CONFIG_LOCK:
+        single_teacher(Config.fromfile(args.kd_config).model, 'tools/ablation.py --teacher-checkpoint')
     student = args.student or student_config(args.kd_config)
     results, predictions = run_columns(args, student)
     gains = column_gains(results, predictions, args, student)

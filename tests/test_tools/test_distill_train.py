@@ -84,3 +84,23 @@ def test_fpn_pair_trains_the_paper_terms_and_the_family_on_every_level(workspace
     assert not any(key.startswith('teacher') for key in state)
     hint_adapters = {key.split('.weight')[0] for key in state if key.startswith('distill') and key.endswith('weight')}
     assert len(hint_adapters) == 5, sorted(hint_adapters)  # one 1x1 adapter per level; 64 = 64 channels: no others
+
+
+def test_an_ensemble_of_teachers_trains_through_the_tools(workspace, teacher_checkpoint, tmp_path):
+    """A list of two teachers (checkpoints given per teacher on the command line): each is evaluated before
+    training, the hint has one adapter per teacher, the saved state holds no teacher."""
+    config = osp.join(REPO, 'configs', 'kd', 'kd_alexnet-w0.25-ensemble-vgg16-w0.25-vggm-w0.25_12e_synthetic-coco.py')
+    work_dir = str(workspace / 'kd_ensemble')
+    # the VGG-M teacher is the VGG16 run here too: a different architecture needs its own trained checkpoint,
+    # so the second teacher's config is set to the first's (a list entry replaced through --cfg-options)
+    out = run_tool('train.py', [config, '--work-dir', work_dir, '--cfg-options',
+                                f'model.teacher.0.checkpoint={teacher_checkpoint}',
+                                f'model.teacher.1.checkpoint={teacher_checkpoint}',
+                                f"model.teacher.1.config={osp.join(REPO, 'configs', 'faster_rcnn', 'faster-rcnn_vgg16-w0.25_12e_synthetic-coco.py')}",
+                                'model.teacher.1.weight=3.0', 'model.distill.ensemble_reg=best', *ONE_EPOCH], cwd=workspace)
+    assert 'teacher0: coco/bbox_mAP' in out and 'teacher1: coco/bbox_mAP' in out
+    for key in ('loss_hint', 'loss_rpn_kd_cls', 'loss_rpn_kd_bbox', 'loss_rcn_kd_cls', 'loss_rcn_kd_bbox'):
+        assert f'{key}: ' in out, f'{key} not logged'
+    state = torch.load(osp.join(work_dir, 'epoch_1.pth'), map_location='cpu', weights_only=True)['state_dict']
+    assert not any(key.startswith('teacher') for key in state)
+    assert any(key.startswith('distill_terms.hint_teacher1.adapters.0') for key in state)

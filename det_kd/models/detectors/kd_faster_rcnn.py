@@ -1,6 +1,7 @@
 """Faster R-CNN student distilled from a frozen teacher (Chen et al., NeurIPS 2017)."""
 import contextlib
 import copy
+import dataclasses
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -17,7 +18,10 @@ from ..distillation.hint_pairs import HINT_PAIR_KEYS, check_hint_pairs  # noqa: 
 from ..distillation.receptive_field import feature_geometry
 from ..distillation.recorders import MethodCallRecorder, ModuleOutputRecorder
 from ..distillation.resolution import rescale_batch
-from ..distillation.teacher import build_teacher
+from ..distillation.teacher import build_teacher, naming_errors, teacher_names, teacher_specs
+from ..distillation.teacher_ensemble import (REGRESSION_MODES, check_weights, ensemble_rcn_deltas,
+                                             ensemble_rpn_deltas, ensemble_rpn_scores, mean_deltas,
+                                             mean_probability_logits)
 from ..distillation.terms import (DistillationInputs, DistillationTerm, FeatureDistillationTerm, RCNOutputs,
                                   RPNOutputs)
 from ..distillation.terms.base import HintLayer
@@ -73,10 +77,18 @@ class KDFasterRCNN(TwoStageDetector):
     Args:
         backbone, neck, rpn_head, roi_head, train_cfg, test_cfg, data_preprocessor, init_cfg: The student,
             as for :class:`mmdet.models.TwoStageDetector`.
-        teacher (dict): ``config`` (path, ``package::path`` or inline dict), ``checkpoint`` (required unless
-            ``allow_random_init=True``), ``input_scale`` (the teacher sees the student's batch resized by this
-            factor; RoIs are scaled alike. Defaults to 1.0) and ``renormalize`` (re-normalise the student's
-            batch with the teacher's own ``data_preprocessor`` mean / std / channel order. Defaults to True).
+        teacher (dict | list[dict]): ``config`` (path, ``package::path`` or inline dict), ``checkpoint``
+            (required unless ``allow_random_init=True``), ``input_scale`` (the teacher sees the student's batch
+            resized by this factor; RoIs are scaled alike. Defaults to 1.0) and ``renormalize`` (re-normalise
+            the student's batch with the teacher's own ``data_preprocessor`` mean / std / channel order.
+            Defaults to True). A list of such dicts is an ensemble (Hinton et al.), each with an optional
+            ``weight`` (default 1, normalised to sum to 1) and, after the first, optional ``hints`` (its own
+            feature pairs): the head terms compare the student with the weighted mean of the teachers'
+            probabilities (handed to them as logits, see :mod:`~det_kd.models.distillation.teacher_ensemble`)
+            and their deltas combined as ``distill.ensemble_reg`` says; every feature term gets one copy and
+            adapters per teacher (``<name>_teacher<k>`` in :attr:`distill_terms`) and logs the teachers'
+            weighted sum under its usual key. A list of one is the single teacher, bit for bit.
+            :attr:`teacher` is the first teacher (inside :meth:`using_teacher`, the chosen one).
         distill (dict, optional): Overrides of :data:`PAPER_DISTILL_DEFAULTS`:
 
             - ``hints``: list of pairs ``dict(student=..., teacher=..., adapter='conv1x1', align='pad')``
@@ -100,6 +112,9 @@ class KDFasterRCNN(TwoStageDetector):
               student position (i, j) with its (r i, r j) and needs anchors r times larger) or
               ``'resample'`` (teacher RPN maps resampled bilinearly to the student's grid).
             - ``probe_size``: side of the zero image used at build time to read channel counts.
+            - ``ensemble_reg``: with several teachers, the deltas the bounded regression terms compare
+              against: ``'mean'`` (default: the weighted mean of the teachers' deltas) or ``'best'`` (per
+              anchor / RoI, the teacher whose deltas are closest to the ground truth).
         student_input_scale (float): The student sees every batch resized by this factor, the teacher the
             batch as the pipeline made it (x ``teacher.input_scale``): the paper's Table 2 setting, a
             teacher at 688 px and the same architecture as student at 344 px, is a pipeline at 688 px and
@@ -130,20 +145,28 @@ class KDFasterRCNN(TwoStageDetector):
             test_cfg=test_cfg,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        teacher = ConfigDict(copy.deepcopy(dict(teacher)))
-        unknown = set(teacher) - {'config', 'checkpoint', 'allow_random_init', 'input_scale', 'renormalize'}
-        if unknown or 'config' not in teacher:
-            raise KeyError(f'KDFasterRCNN.teacher needs `config` (+ `checkpoint`); unknown keys: {sorted(unknown)}')
-        object.__setattr__(self, 'teacher', build_teacher(teacher.config, teacher.get('checkpoint'),
-                                                         teacher.get('allow_random_init', False)))
-        self.teacher_input_scale = float(check_number(teacher.get('input_scale', 1.0),
-                                                      'KDFasterRCNN.teacher.input_scale', 0.0, low_open=True))
+        specs = teacher_specs(teacher)
+        self._teacher_names = teacher_names(specs, isinstance(teacher, (list, tuple)))
+        teachers = []
+        for spec, name in zip(specs, self._teacher_names):
+            with naming_errors(name if len(specs) > 1 else None):
+                teachers.append(build_teacher(spec.config, spec.get('checkpoint'), spec.get('allow_random_init', False)))
+        # Plain list attribute: the teachers stay outside the module tree (see the class docstring).
+        object.__setattr__(self, 'teachers', teachers)
+        #: The teachers' weights, normalised to sum to 1.
+        self.teacher_weights = check_weights([spec.get('weight', 1.0) for spec in specs], 'KDFasterRCNN.teacher')
         self.student_input_scale = float(check_number(student_input_scale, 'KDFasterRCNN.student_input_scale',
                                                       0.0, low_open=True))
-        #: Teacher pixels per student pixel: the student's RoIs are scaled by it for the teacher's RoI head.
-        self.teacher_resolution_ratio = self.teacher_input_scale / self.student_input_scale
-        self.teacher_renormalize = bool(teacher.get('renormalize', True))
-        self._renormalize_for_teacher = self._teacher_needs_renormalization()
+        self._teacher_input_scales = [
+            float(check_number(spec.get('input_scale', 1.0), f'{name}.input_scale', 0.0, low_open=True))
+            for spec, name in zip(specs, self._teacher_names)]
+        self._teacher_renormalize = [bool(spec.get('renormalize', True)) for spec in specs]
+        #: Index of the teacher that ``teacher``, ``teacher_input_scale``... refer to (see :meth:`using_teacher`).
+        self._active_teacher = 0
+        self._renormalize_flags = []
+        for index, name in enumerate(self._teacher_names):
+            with self.using_teacher(index), naming_errors(name if len(specs) > 1 else None):
+                self._renormalize_flags.append(self._teacher_needs_renormalization())
         #: Multiplier of every distillation term, set by ``DistillationScheduleHook``. 1 = paper's weights.
         self.distill_scale = 1.0
         #: Open :class:`~det_kd.models.distillation.DistillationProbe` (set by it): ``loss()`` measures then.
@@ -153,10 +176,17 @@ class KDFasterRCNN(TwoStageDetector):
 
         distill = self._merge_distill_defaults(distill)
         self.rpn_align = distill['rpn_align']
-        #: The active distillation terms by name, in the order their losses are added.
-        self.distill_terms = self._build_terms(distill)
-        for term in self.distill_terms.values():
-            term.check_compatibility(self)
+        if distill['ensemble_reg'] not in REGRESSION_MODES:
+            raise ValueError(f'KDFasterRCNN.distill.ensemble_reg must be one of {REGRESSION_MODES}, got '
+                             f"{distill['ensemble_reg']!r}")
+        self.ensemble_reg = distill['ensemble_reg']
+        #: The active distillation terms by name, in the order their losses are added; with several teachers
+        #: each feature term has one copy per teacher (``<name>_teacher<k>``, see :meth:`_build_terms`).
+        self.distill_terms = self._build_terms(distill, specs)
+        for index, name in enumerate(self._teacher_names):
+            with self.using_teacher(index), naming_errors(name if len(specs) > 1 else None):
+                for term in self.distill_terms.values():
+                    term.check_compatibility(self)
         probe_size = check_number(distill['probe_size'], 'KDFasterRCNN.distill.probe_size', 16, 4096, integer=True)
         with torch.random.fork_rng(devices=[]):  # adapters do not shift the student's random stream
             self._build_adapters(probe_size)
@@ -167,6 +197,7 @@ class KDFasterRCNN(TwoStageDetector):
     def _merge_distill_defaults(distill: OptConfigType) -> dict:
         merged = copy.deepcopy(PAPER_DISTILL_DEFAULTS)
         merged['rpn_align'] = 'grid'
+        merged['ensemble_reg'] = 'mean'
         for key, value in dict(distill or {}).items():
             if key not in merged:
                 raise KeyError(f'KDFasterRCNN.distill: unknown key {key!r} (known: {sorted(merged)})')
@@ -192,18 +223,23 @@ class KDFasterRCNN(TwoStageDetector):
             raise TypeError(f'{where}: {cfg["type"]} is a {type(term).__name__}, not a DistillationTerm')
         return term
 
-    def _build_terms(self, distill: dict) -> nn.ModuleDict:
-        """The paper's terms from their keys (those that are not None), then ``distill.terms``."""
+    def _build_terms(self, distill: dict, specs: Sequence[ConfigDict]) -> nn.ModuleDict:
+        """The paper's terms from their keys (those that are not None), then ``distill.terms``; with several
+        teachers, then one more copy of every feature term per further teacher (its own adapters; on the
+        teacher's ``hints`` if it sets them)."""
         hint_pairs = check_hint_pairs(distill['hints'], bool(distill['loss_hint']))
         terms = nn.ModuleDict()
+        #: name -> (config, where) of the feature terms, to build the other teachers' copies.
+        sources = {}
         for key, (name, term_type) in PAPER_TERMS.items():
             cfg = distill[key]
             if not cfg:
                 continue
             if not isinstance(cfg, dict):
                 raise TypeError(f'KDFasterRCNN.distill.{key} must be a loss config dict or None, got {cfg!r}')
-            extra = dict(pairs=hint_pairs) if term_type == 'HintTerm' else {}
-            terms[name] = self._build_term(dict(type=term_type, loss=cfg), f'KDFasterRCNN.distill.{key}', **extra)
+            term_cfg = dict(type=term_type, loss=cfg, **(dict(pairs=hint_pairs) if term_type == 'HintTerm' else {}))
+            terms[name] = self._build_term(term_cfg, f'KDFasterRCNN.distill.{key}')
+            sources[name] = (term_cfg, f'KDFasterRCNN.distill.{key}')
         extra_terms = distill['terms']
         if not isinstance(extra_terms, (list, tuple)):
             raise TypeError(f'KDFasterRCNN.distill.terms must be a list of term configs, got {extra_terms!r}')
@@ -216,6 +252,16 @@ class KDFasterRCNN(TwoStageDetector):
                 raise ValueError(f'{where}: a term named {name!r} (losses {list(term.loss_keys)}) is already '
                                  f'configured; give this one another `name`')
             terms[name] = term
+            sources[name] = (dict(cfg), where)
+        for index in range(1, len(specs)):
+            hints = specs[index].get('hints')
+            for name in [name for name, term in terms.items() if isinstance(term, FeatureDistillationTerm)]:
+                cfg, where = sources[name]
+                if hints is not None:
+                    cfg = dict(cfg, pairs=check_hint_pairs(hints, True, where=f'{self._teacher_names[index]}.hints'))
+                copy_ = self._build_term(cfg, f'{where} for {self._teacher_names[index]}')
+                copy_.teacher_index = index
+                terms[f'{name}_teacher{index}'] = copy_
         return terms
 
     @staticmethod
@@ -235,21 +281,24 @@ class KDFasterRCNN(TwoStageDetector):
         pixels of the batch (the frame of the samples' ``img_shape``), so that a teacher or student at
         another resolution (``teacher.input_scale``, ``student_input_scale``) pairs up too.
         """
-        feature_terms = self.feature_terms
-        if not feature_terms:
+        if not self.feature_terms:
             return
         probe = torch.zeros(1, 3, probe_size, probe_size)
-        student_layers, teacher_layers = self.student_layers, self.teacher_layers
+        student_layers = self.student_layers
         student_maps = dict(zip(student_layers, self._probe_layers(
             self, student_layers, rescale_batch(probe, [], self.student_input_scale)[0], 'student')))
-        teacher_maps = dict(zip(teacher_layers, self._probe_layers(
-            self.teacher, teacher_layers, self._resize_for_teacher(probe), 'teacher')))
-        models = dict(student=self, teacher=self.teacher)
-        scales = dict(student=self.student_input_scale, teacher=self.teacher_input_scale)
-        for term in feature_terms:
-            term.build_adapters(student_maps, teacher_maps,
-                                lambda owner, layer: feature_geometry(models[owner], layer, owner), scales,
-                                self.teacher_resolution_ratio)
+        for index, name in enumerate(self._teacher_names):
+            with self.using_teacher(index), naming_errors(name if len(self.teachers) > 1 else None):
+                teacher_layers = self.teacher_layers
+                teacher_maps = dict(zip(teacher_layers, self._probe_layers(
+                    self.teacher, teacher_layers, self._resize_for_teacher(probe), 'teacher')))
+                models = dict(student=self, teacher=self.teacher)
+                scales = dict(student=self.student_input_scale, teacher=self.teacher_input_scale)
+                for term in self.feature_terms:
+                    if term.teacher_index == index:
+                        term.build_adapters(student_maps, teacher_maps,
+                                            lambda owner, layer: feature_geometry(models[owner], layer, owner),
+                                            scales, self.teacher_resolution_ratio)
 
     # ------------------------------------------------------------------ what the terms use
     @staticmethod
@@ -263,13 +312,15 @@ class KDFasterRCNN(TwoStageDetector):
 
     @property
     def teacher_layers(self) -> List[HintLayer]:
-        """The teacher layers the terms compare, each once."""
-        return self._unique([layer for term in self.distill_terms.values() for layer in term.teacher_layers()])
+        """The layers of the :attr:`teacher` (the active one) that its terms compare, each once."""
+        return self._unique([layer for term in self.distill_terms.values() if term.teacher_index == self._active_teacher
+                             for layer in term.teacher_layers()])
 
     @property
     def distillation_loss_keys(self) -> Tuple[str, ...]:
-        """The ``loss_*`` entries the terms add to the student's losses."""
-        return tuple(key for term in self.distill_terms.values() for key in term.loss_keys)
+        """The ``loss_*`` entries the terms add to the student's losses (each once: the copies of a feature
+        term for several teachers share their key)."""
+        return tuple(dict.fromkeys(key for term in self.distill_terms.values() for key in term.loss_keys))
 
     def _term_loss(self, name: str) -> Optional[nn.Module]:
         term = self.distill_terms[name] if name in self.distill_terms else None
@@ -342,9 +393,44 @@ class KDFasterRCNN(TwoStageDetector):
         return output
 
     # ------------------------------------------------------------------ teacher plumbing
+    @property
+    def teacher(self) -> nn.Module:
+        """The teacher detector (with several teachers: the active one, the first outside
+        :meth:`using_teacher`)."""
+        return self.teachers[self._active_teacher]
+
+    @property
+    def teacher_input_scale(self) -> float:
+        """The :attr:`teacher`'s ``input_scale``."""
+        return self._teacher_input_scales[self._active_teacher]
+
+    @property
+    def teacher_resolution_ratio(self) -> float:
+        """Teacher pixels per student pixel: the student's RoIs are scaled by it for the teacher's RoI head."""
+        return self.teacher_input_scale / self.student_input_scale
+
+    @property
+    def teacher_renormalize(self) -> bool:
+        """The :attr:`teacher`'s ``renormalize`` setting."""
+        return self._teacher_renormalize[self._active_teacher]
+
+    @property
+    def _renormalize_for_teacher(self) -> bool:
+        return self._renormalize_flags[self._active_teacher]
+
+    @contextlib.contextmanager
+    def using_teacher(self, index: int):
+        """Within the block, :attr:`teacher` and its settings are the ``index``-th teacher's."""
+        previous, self._active_teacher = self._active_teacher, index
+        try:
+            yield self.teachers[index]
+        finally:
+            self._active_teacher = previous
+
     def _apply(self, fn, *args, **kwargs):
-        """Moves / casts the teacher with the student (``to``, ``cuda``, ``cpu``, ``half``...)."""
-        self.teacher._apply(fn, *args, **kwargs)
+        """Moves / casts the teachers with the student (``to``, ``cuda``, ``cpu``, ``half``...)."""
+        for teacher in self.teachers:
+            teacher._apply(fn, *args, **kwargs)
         return super()._apply(fn, *args, **kwargs)
 
     def _set_device(self, device: torch.device) -> None:
@@ -354,13 +440,15 @@ class KDFasterRCNN(TwoStageDetector):
         preprocessor's device separately, only for registered submodules; without this the teacher's
         ``val_step`` (``TeacherEvaluationHook``) would keep its inputs on the CPU beside CUDA weights.
         """
-        self.teacher._set_device(device)
+        for teacher in self.teachers:
+            teacher._set_device(device)
         super()._set_device(device)
 
     def train(self, mode: bool = True) -> 'KDFasterRCNN':
-        """Sets the student's mode; the teacher always stays in eval mode."""
+        """Sets the student's mode; the teachers always stay in eval mode."""
         super().train(mode)
-        self.teacher.eval()
+        for teacher in getattr(self, 'teachers', []):
+            teacher.eval()
         return self
 
     def _resize_for_teacher(self, inputs: Tensor) -> Tensor:
@@ -465,17 +553,18 @@ class KDFasterRCNN(TwoStageDetector):
             img_shapes=self._img_shapes(batch_data_samples))
         if rpn_on:
             student_cls, student_reg = rpn_out_rec.outputs['rpn_head']
-            teacher_cls, teacher_reg, valid = self._align_teacher_rpn(teacher['rpn'], student_cls)
+            teacher_cls, teacher_reg, valid = self._ensemble_rpn(teacher['per_teacher'], student_cls,
+                                                                 rpn_tgt_rec.result)
             inputs.rpn = RPNOutputs(student_cls, student_reg, teacher_cls, teacher_reg, valid, rpn_tgt_rec.result,
                                     self.rpn_head.cls_out_channels)
         if rcn_on:
             bbox_head = self.roi_head.bbox_head
+            targets = rcn_rec.result['bbox_targets']
             inputs.rcn = RCNOutputs(rcn_rec.kwargs['cls_score'], rcn_rec.kwargs['bbox_pred'],
-                                    teacher['rcn']['cls_score'], teacher['rcn']['bbox_pred'],
-                                    rcn_rec.result['bbox_targets'], bbox_head.num_classes,
-                                    bbox_head.reg_class_agnostic)
-        for term in self.distill_terms.values():
-            losses.update(term(inputs))
+                                    teacher['rcn']['cls_score'],
+                                    self._ensemble_rcn_deltas(teacher['per_teacher'], targets),
+                                    targets, bbox_head.num_classes, bbox_head.reg_class_agnostic)
+        losses.update(self._term_losses(self.distill_terms.values(), inputs, teacher['per_teacher']))
         if self.diagnostics_probe is not None:  # DistillationDiagnosticsHook measures this step
             self.diagnostics_probe.measure(losses, rpn_tgt_rec, rcn_rec, teacher)
         return losses
@@ -502,10 +591,53 @@ class KDFasterRCNN(TwoStageDetector):
         teacher = self.teacher_forward(batch_inputs, batch_data_samples, False, None)
         inputs = DistillationInputs(scale=float(self.distill_scale), student_maps=dict(zip(student_layers, maps)),
                                     teacher_maps=teacher['maps'], img_shapes=self._img_shapes(batch_data_samples))
+        return self._term_losses(terms, inputs, teacher['per_teacher'])
+
+    def _term_losses(self, terms, inputs: DistillationInputs, per_teacher: List[dict]) -> Dict[str, Any]:
+        """Every term's losses. With several teachers each feature term runs once per teacher (its copy, on
+        that teacher's maps) and its loss is the teachers' weighted sum; the head terms see the ensemble."""
         losses: Dict[str, Any] = {}
+        ensemble = len(self.teachers) > 1
         for term in terms:
-            losses.update(term(inputs))
+            index = term.teacher_index
+            term_inputs = inputs if index == 0 else dataclasses.replace(inputs, teacher_maps=per_teacher[index]['maps'])
+            if not (ensemble and isinstance(term, FeatureDistillationTerm)):
+                losses.update(term(term_inputs))
+                continue
+            for key, value in term(term_inputs).items():
+                weighted = self.teacher_weights[index] * value
+                losses[key] = losses[key] + weighted if key in losses else weighted
         return losses
+
+    def _soft_temperature(self, name: str) -> float:
+        """The temperature of the soft classification term ``name`` (1 when it is off)."""
+        loss = self._term_loss(name)
+        return float(getattr(loss, 'T', 1.0)) if loss is not None else 1.0
+
+    def _ensemble_rpn(self, per_teacher: List[dict], student_cls: List[Tensor], targets: tuple) -> tuple:
+        """The teachers' RPN maps on the student's anchor grid, combined (see
+        :mod:`~det_kd.models.distillation.teacher_ensemble`); anchors count only where every teacher has
+        outputs."""
+        aligned = []
+        for index, outputs in enumerate(per_teacher):
+            with self.using_teacher(index):
+                aligned.append(self._align_teacher_rpn(outputs['rpn'], student_cls))
+        if len(aligned) == 1:
+            return aligned[0]
+        scores = ensemble_rpn_scores([a[0] for a in aligned], self.teacher_weights,
+                                     self._soft_temperature('rpn_cls'), self.rpn_head.cls_out_channels)
+        deltas = ensemble_rpn_deltas([a[1] for a in aligned], self.teacher_weights, self.ensemble_reg, targets[2])
+        masks = [a[2] for a in aligned if a[2] is not None]
+        valid = None if not masks else [torch.stack(level).all(dim=0) for level in zip(*masks)]
+        return scores, deltas, valid
+
+    def _ensemble_rcn_deltas(self, per_teacher: List[dict], targets: tuple) -> Tensor:
+        """The teachers' RoI-head deltas on the student's RoIs, combined (``distill.ensemble_reg``)."""
+        bbox_head = self.roi_head.bbox_head
+        labels, _, bbox_targets, _ = targets
+        return ensemble_rcn_deltas([outputs['rcn']['bbox_pred'] for outputs in per_teacher], self.teacher_weights,
+                                   self.ensemble_reg, labels, bbox_targets, bbox_head.num_classes,
+                                   bbox_head.reg_class_agnostic)
 
     @staticmethod
     def _img_shapes(batch_data_samples: Optional[SampleList]) -> Optional[List[Sequence[int]]]:
@@ -532,8 +664,28 @@ class KDFasterRCNN(TwoStageDetector):
     @torch.no_grad()
     def teacher_forward(self, batch_inputs: Tensor, batch_data_samples: SampleList, rpn_on: bool,
                         rois: Optional[Tensor]) -> dict:
-        """Runs only what the terms use: ``maps`` (``{layer: map}``), ``rpn`` maps and ``rcn``, the RoI head
-        on ``rois``."""
+        """Runs every teacher for what the terms use.
+
+        Returns:
+            dict: ``per_teacher``: one dict per teacher with its ``maps`` (``{layer: map}``), ``rpn`` maps and
+            ``rcn`` (its RoI head on ``rois``); and the first teacher's ``maps`` and ``rpn``, and ``rcn`` of
+            the ensemble (mean-probability logits, mean deltas) at the top level (with one teacher: its own).
+        """
+        per_teacher = []
+        for index in range(len(self.teachers)):
+            with self.using_teacher(index):
+                per_teacher.append(self._single_teacher_forward(batch_inputs, batch_data_samples, rpn_on, rois))
+        outputs = dict(per_teacher[0], per_teacher=per_teacher)
+        if rois is not None and len(per_teacher) > 1:
+            outputs['rcn'] = dict(
+                cls_score=mean_probability_logits([out['rcn']['cls_score'] for out in per_teacher],
+                                                  self.teacher_weights, self._soft_temperature('rcn_cls')),
+                bbox_pred=mean_deltas([out['rcn']['bbox_pred'] for out in per_teacher], self.teacher_weights))
+        return outputs
+
+    def _single_teacher_forward(self, batch_inputs: Tensor, batch_data_samples: SampleList, rpn_on: bool,
+                                rois: Optional[Tensor]) -> dict:
+        """:meth:`teacher_forward` of the active teacher alone."""
         inputs = self.teacher_inputs(batch_inputs, batch_data_samples)
         teacher_layers = self.teacher_layers
         feats, maps = self._extract_hint_feats(self.teacher, teacher_layers, inputs, 'teacher')

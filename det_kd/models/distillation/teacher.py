@@ -1,7 +1,9 @@
-"""Building, loading and freezing the teacher detector."""
+"""Building, loading and freezing the teacher detector(s)."""
+import contextlib
+import copy
 import os
 import os.path as osp
-from typing import Optional, Union
+from typing import Iterator, List, Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -82,4 +84,75 @@ def build_teacher(config: TeacherConfig,
         check_finite_weights(teacher.state_dict(), f'teacher.checkpoint {checkpoint!r}')
     teacher.eval()
     teacher.requires_grad_(False)
+    return teacher
+
+
+#: The keys of one teacher's dict in ``KDFasterRCNN.teacher``.
+TEACHER_KEYS = ('config', 'checkpoint', 'allow_random_init', 'input_scale', 'renormalize', 'weight', 'hints')
+
+
+def teacher_specs(teacher: Union[dict, Sequence[dict]]) -> List[ConfigDict]:
+    """``KDFasterRCNN.teacher`` as a list of teacher dicts: one dict, or a list of them (an ensemble).
+
+    Each dict has a ``config`` and optionally ``checkpoint``, ``allow_random_init``, ``input_scale``,
+    ``renormalize``, ``weight`` (default 1; the weights are normalised to sum to 1) and, for every teacher
+    after the first, ``hints`` (its own feature pairs instead of ``distill.hints`` / the terms' pairs).
+
+    Raises:
+        TypeError: If ``teacher`` is neither a dict nor a non-empty list of dicts.
+        KeyError: If a teacher has no ``config`` or an unknown key (names the teacher).
+        ValueError: If the first teacher sets ``hints``.
+    """
+    several = isinstance(teacher, (list, tuple))
+    entries = list(teacher) if several else [teacher]
+    if not entries or not all(isinstance(entry, dict) for entry in entries):
+        raise TypeError('KDFasterRCNN.teacher must be a teacher dict (config, checkpoint, ...) or a non-empty '
+                        f'list of them, got {teacher!r}')
+    specs = []
+    for entry, name in zip(entries, teacher_names(entries, several)):
+        spec = ConfigDict(copy.deepcopy(dict(entry)))
+        unknown = set(spec) - set(TEACHER_KEYS)
+        if unknown or 'config' not in spec:
+            raise KeyError(f'{name} needs `config` (+ `checkpoint`); unknown keys: {sorted(unknown)} '
+                           f'(known: {list(TEACHER_KEYS)})')
+        specs.append(spec)
+    if specs[0].get('hints') is not None:
+        raise ValueError(f"{teacher_names(specs, several)[0]}.hints: the first teacher's pairs are distill.hints "
+                         "(and each term's own pairs); `hints` is for the teachers after it")
+    return specs
+
+
+def teacher_names(specs: Sequence[dict], several: bool) -> List[str]:
+    """How errors name each teacher: ``KDFasterRCNN.teacher`` alone, ``KDFasterRCNN.teacher[k]`` in a list."""
+    if not several:
+        return ['KDFasterRCNN.teacher']
+    return [f'KDFasterRCNN.teacher[{index}]' for index in range(len(specs))]
+
+
+@contextlib.contextmanager
+def naming_errors(name: Optional[str]) -> Iterator[None]:
+    """Re-raises a ``TypeError`` / ``ValueError`` / ``KeyError`` / ``FileNotFoundError`` prefixed with the
+    teacher's name (nothing is added when ``name`` is None)."""
+    try:
+        yield
+    except (TypeError, ValueError, KeyError, FileNotFoundError, RuntimeError) as error:
+        if name is None:
+            raise
+        message = error.args[0] if len(error.args) == 1 and isinstance(error.args[0], str) else str(error)
+        raise type(error)(f'{name}: {message}') from error
+
+
+def single_teacher(model_cfg: dict, tool: str) -> ConfigDict:
+    """The ``teacher`` dict of a distillation model config, for a tool that handles one teacher.
+
+    Raises:
+        ValueError: If ``model.teacher`` is a list of several teachers (names ``tool``).
+    """
+    teacher = model_cfg['teacher']
+    if isinstance(teacher, (list, tuple)):
+        if len(teacher) != 1:
+            raise ValueError(f'{tool} handles one teacher; this config\'s model.teacher is an ensemble of '
+                             f'{len(teacher)} (train it with tools/train.py, checkpoints as '
+                             'model.teacher.<k>.checkpoint)')
+        teacher = teacher[0]
     return teacher

@@ -98,6 +98,9 @@ class DistillationTerm(nn.Module):
     loss_keys: Tuple[str, ...] = ()
     uses_rpn = False
     uses_rcn = False
+    #: Which teacher's feature maps the term compares (``KDFasterRCNN`` sets it on the copies of a feature term
+    #: it makes for the teachers after the first; the head terms see the teachers' ensemble).
+    teacher_index = 0
 
     def student_layers(self) -> List[HintLayer]:
         return []
