@@ -67,7 +67,7 @@ def test_pseudo_labels_round_trip_and_a_student_trains_from_them_alone(workspace
         expected = bbox_project(torch.from_numpy(detections.boxes[keep]),
                                 torch.as_tensor(sample.metainfo['homography_matrix'], dtype=torch.float32),
                                 sample.metainfo['img_shape'][:2])
-        assert torch.allclose(labelled.gt_instances.bboxes.tensor, expected)
+        assert torch.allclose(labelled.gt_instances.bboxes, expected)
         assert labelled.gt_instances.labels.tolist() == detections.labels[keep].tolist()
 
     # A student from labeled + unlabeled images and the file alone.

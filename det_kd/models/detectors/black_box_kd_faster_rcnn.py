@@ -8,7 +8,7 @@ from torch import Tensor
 from mmdet.models.detectors import TwoStageDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
-from mmdet.structures.bbox import HorizontalBoxes, bbox_overlaps, bbox_project
+from mmdet.structures.bbox import bbox_overlaps, bbox_project
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 
 from ..distillation.recorders import MethodCallRecorder
@@ -117,9 +117,10 @@ class BlackBoxKDFasterRCNN(TwoStageDetector):
                 continue
             detections, boxes = self._detections(sample)
             keep = torch.from_numpy(detections.scores >= self.pseudo_label_thr)
-            device = sample.gt_instances.bboxes.device if len(sample.gt_instances) else boxes.device
+            device = next(self.parameters()).device
             sample = sample.clone()
-            sample.gt_instances = InstanceData(bboxes=HorizontalBoxes(boxes[keep].to(device)),
+            # plain tensors, as the data preprocessor leaves the annotated samples' boxes (boxtype2tensor)
+            sample.gt_instances = InstanceData(bboxes=boxes[keep].to(device),
                                                labels=torch.from_numpy(detections.labels)[keep].to(device))
             samples.append(sample)
         return samples

@@ -87,7 +87,7 @@ def test_unlabeled_images_get_the_teachers_boxes_above_the_threshold_in_the_augm
     labeled, unlabeled = _sample(False), _sample(True, flip=True, scale=0.5)
     out_labeled, out_unlabeled = model.with_pseudo_labels([labeled, unlabeled])
     assert out_labeled is labeled and len(out_labeled.gt_instances) == 0  # labeled: its own (empty) ground truth
-    boxes = out_unlabeled.gt_instances.bboxes.tensor
+    boxes = out_unlabeled.gt_instances.bboxes
     # scaled by 0.5 into a 64x48 image, then flipped: x -> 64 - x
     expected = torch.tensor([[64 - 25., 5., 64 - 5., 20.], [64 - 50., 10., 64 - 30., 40.]])
     assert torch.allclose(boxes, expected) and out_unlabeled.gt_instances.labels.tolist() == [0, 1]
