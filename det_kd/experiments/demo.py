@@ -223,7 +223,7 @@ def run_demo(args: argparse.Namespace) -> None:
     tested = {role: (run_config['teacher' if role == 'teacher' else 'baseline'],
                      next(iter(runs[role].values()))['checkpoint']) for role, _, _ in roles}
     image_size = tuple(args.img_size) if dataset is None else timing_image_size(dataset, input_size)
-    costs = params_and_latency(tested, image_size=image_size, runs=args.latency_runs)
+    costs = params_and_latency(tested, image_size=image_size, runs=args.latency_runs, progress=not args.no_progress)
 
     models = [
         dict(name=title, role=role, architecture=osp.basename(config if role != 'distilled' else args.student)[:-3],

@@ -26,7 +26,7 @@ def model_input_size(config: str, image_size: Tuple[int, int]) -> Tuple[int, int
 
 
 def params_and_latency(models: Mapping[str, tuple], image_size: Tuple[int, int], warmup: int = 5,
-                       runs: int = 30) -> Dict[str, dict]:
+                       runs: int = 30, progress: bool = True) -> Dict[str, dict]:
     """Builds each ``name: (config path, checkpoint)`` and times ``test_step`` at batch 1, interleaved.
 
     Args:
@@ -36,6 +36,7 @@ def params_and_latency(models: Mapping[str, tuple], image_size: Tuple[int, int],
             scene at the size its config's test pipeline resizes such an image to.
         warmup (int): Untimed rounds. Defaults to 5.
         runs (int): Timed rounds. Defaults to 30.
+        progress (bool): Show a progress bar. Defaults to True.
 
     Returns:
         dict: ``{name: {'params': int, 'input_size': (width, height), 'threads': int,
@@ -48,7 +49,7 @@ def params_and_latency(models: Mapping[str, tuple], image_size: Tuple[int, int],
     }
     sizes = {name: model_input_size(config, image_size) for name, (config, _) in models.items()}
     batches = {name: synthetic_test_batch(height=size[1], width=size[0]) for name, size in sizes.items()}
-    times = measure_latency(detectors, batches, warmup, runs, progress=True)
+    times = measure_latency(detectors, batches, warmup, runs, progress=progress)
     return {
         name: dict(params=sum(p.numel() for p in detector.parameters()), input_size=sizes[name],
                    latency=LatencySummary.from_times(times[name]).to_dict(), threads=torch.get_num_threads())

@@ -40,6 +40,7 @@ def test_demo_runs_end_to_end_at_toy_size_and_resumes(toy_demo):
     tmp_path, work_dir, args, out, _ = toy_demo
     assert '| teacher |' in out and '| distilled student |' in out and 'Distilled minus baseline' in out
     assert 'CPU ms/img, median (p10-p90) |' in out and 'Over 1 paired seed (' in out
+    assert 'timing:' not in out  # --no-progress: no bar, the latency stage's neither
     results = json.loads((work_dir / 'results.json').read_text())
     roles = {'teacher', 'baseline', 'distilled'}  # one naming: the roles key every record
     assert set(results['per_seed']) == set(results['costs']) == set(results['titles']) == roles
