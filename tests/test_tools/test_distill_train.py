@@ -1,5 +1,6 @@
 """Distillation through the real tools: teacher run, KD run, checkpoint without teacher, plain-student test."""
 import os.path as osp
+import shutil
 
 import pytest
 import torch
@@ -104,3 +105,17 @@ def test_an_ensemble_of_teachers_trains_through_the_tools(workspace, teacher_che
     state = torch.load(osp.join(work_dir, 'epoch_1.pth'), map_location='cpu', weights_only=True)['state_dict']
     assert not any(key.startswith('teacher') for key in state)
     assert any(key.startswith('distill_terms.hint_teacher1.adapters.0') for key in state)
+
+
+def test_labeled_and_unlabeled_images_train_with_the_teachers_pseudo_labels(workspace, teacher_checkpoint):
+    """The white-box teacher labels the unlabeled folder on the fly (1 labeled : 4 unlabeled per batch)."""
+    data = workspace / 'data' / 'synthetic'
+    if not (data / 'unlabeled').exists():
+        shutil.copytree(data / 'coco' / 'val', data / 'unlabeled')
+    config = osp.join(REPO, 'configs', 'kd', 'kd_alexnet-w0.25-vgg16-w0.25_unlabeled_12e_synthetic-coco.py')
+    options = [o for o in ONE_EPOCH if not o.startswith('train_dataloader.batch_size')]
+    out = run_tool('train.py', [config, '--work-dir', str(workspace / 'kd_unlabeled'), '--cfg-options',
+                                f'model.teacher.checkpoint={teacher_checkpoint}', 'model.pseudo_label_thr=0.3',
+                                *options], cwd=workspace)
+    assert 'Epoch(train) [1][6/6]' in out  # an epoch: the 6 labeled images, one per batch of 5
+    assert 'loss_rcn_kd_cls: ' in out and 'loss_hint: ' in out

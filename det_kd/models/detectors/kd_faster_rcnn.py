@@ -6,7 +6,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmcv.ops import batched_nms
 from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmdet.models.detectors import TwoStageDetector
@@ -122,6 +124,9 @@ class KDFasterRCNN(TwoStageDetector):
             :func:`rescale_batch`), predictions come back in original image coordinates, the teacher's RoI
             head gets the student's RoIs scaled to its resolution. The exported student is tested with its
             own config at the low resolution. Defaults to 1.0.
+        pseudo_label_thr (float): Samples marked ``unlabeled`` (``UnlabeledImageDataset``) get the teachers'
+            detections scoring at least this as their ground truth (see :meth:`with_pseudo_labels`).
+            Defaults to 0.5.
     """
 
     def __init__(self,
@@ -134,6 +139,7 @@ class KDFasterRCNN(TwoStageDetector):
                  distill: OptConfigType = None,
                  neck: OptConfigType = None,
                  student_input_scale: float = 1.0,
+                 pseudo_label_thr: float = 0.5,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
@@ -173,6 +179,8 @@ class KDFasterRCNN(TwoStageDetector):
         self.diagnostics_probe = None
         #: FitNets stage 1 (set by ``FitNetsStagesHook``): ``loss()`` returns only the feature terms.
         self.hint_stage = False
+        #: Teacher detections scoring at least this are the ground truth of ``unlabeled`` images.
+        self.pseudo_label_thr = float(check_number(pseudo_label_thr, 'KDFasterRCNN.pseudo_label_thr', 0.0, 1.0))
 
         distill = self._merge_distill_defaults(distill)
         self.rpn_align = distill['rpn_align']
@@ -522,6 +530,7 @@ class KDFasterRCNN(TwoStageDetector):
         terms compare is recorded while the student's own loss code runs and handed to each term as one
         :class:`~det_kd.models.distillation.terms.DistillationInputs`.
         """
+        batch_data_samples = self.with_pseudo_labels(batch_inputs, batch_data_samples)
         if self.hint_stage:
             return self.hint_stage_loss(batch_inputs, batch_data_samples)
         student_inputs, student_samples = self.student_view(batch_inputs, batch_data_samples)
@@ -568,6 +577,44 @@ class KDFasterRCNN(TwoStageDetector):
         if self.diagnostics_probe is not None:  # DistillationDiagnosticsHook measures this step
             self.diagnostics_probe.measure(losses, rpn_tgt_rec, rcn_rec, teacher)
         return losses
+
+    @torch.no_grad()
+    def with_pseudo_labels(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> SampleList:
+        """The samples with the teachers' detections as the ground truth of the ``unlabeled`` ones
+        (``UnlabeledImageDataset``): each teacher's predictions on the batch (in the batch's frame) scoring at
+        least ``pseudo_label_thr``; with several teachers, all their detections, each score times the teacher's
+        weight relative to the heaviest teacher's, merged by class-wise NMS (the first teacher's test-time RoI
+        NMS). Labeled samples are returned as they are."""
+        unlabeled = [i for i, sample in enumerate(batch_data_samples) if sample.metainfo.get('unlabeled', False)]
+        if not unlabeled:
+            return batch_data_samples
+        per_teacher = []
+        for index in range(len(self.teachers)):
+            with self.using_teacher(index):
+                inputs = self.teacher_inputs(batch_inputs, batch_data_samples)
+                samples = [batch_data_samples[i].clone() for i in unlabeled]
+                for sample in samples:  # the teacher's own frame, so predictions come back in it
+                    sample.set_metainfo(dict(img_shape=tuple(round(v * self.teacher_input_scale)
+                                                             for v in sample.metainfo['img_shape'][:2])))
+                results = self.teacher.predict(inputs[unlabeled], samples, rescale=False)
+                per_teacher.append([(r.pred_instances.bboxes / self.teacher_input_scale, r.pred_instances.scores,
+                                     r.pred_instances.labels) for r in results])
+        samples = list(batch_data_samples)
+        heaviest = max(self.teacher_weights)
+        for position, index in enumerate(unlabeled):
+            found = [teacher[position] for teacher in per_teacher]
+            boxes = torch.cat([bboxes for bboxes, _, _ in found])
+            # each teacher's scores times its weight relative to the heaviest teacher's
+            scores = torch.cat([weight / heaviest * s for weight, (_, s, _) in zip(self.teacher_weights, found)])
+            labels = torch.cat([labels for _, _, labels in found])
+            if len(found) > 1 and len(boxes):
+                _, keep = batched_nms(boxes, scores, labels, self.teachers[0].roi_head.test_cfg.nms)
+                boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
+            keep = scores >= self.pseudo_label_thr
+            sample = batch_data_samples[index].clone()
+            sample.gt_instances = InstanceData(bboxes=boxes[keep], labels=labels[keep])
+            samples[index] = sample
+        return samples
 
     @property
     def feature_terms(self) -> List[FeatureDistillationTerm]:

@@ -190,3 +190,31 @@ def test_single_teacher_tools_refuse_an_ensemble_by_name():
     assert single_teacher(dict(teacher=[dict(config='a.py')]), 'tool') == dict(config='a.py')
     with pytest.raises(ValueError, match='tools/ablation.py handles one teacher; .* an ensemble of 2'):
         single_teacher(dict(teacher=[dict(config='a.py'), dict(config='b.py')]), 'tools/ablation.py')
+
+
+def test_unlabeled_images_get_the_teachers_detections_above_the_threshold():
+    """KDFasterRCNN with a teacher network: an ``unlabeled`` sample's ground truth is the teacher's prediction
+    on the batch scoring >= pseudo_label_thr; labeled samples keep theirs; two copies of one teacher at 0.5 / 0.5
+    give the single teacher's pseudo labels (NMS merges the duplicates)."""
+    cfg = kd_cfg()
+    cfg.pseudo_label_thr = 0.0  # a random teacher scores low; keep whatever it detects
+    torch.manual_seed(0)  # the same random state builds the same random teachers
+    single = build(cfg)
+    torch.manual_seed(0)
+    double = build(dict(_ensemble_cfg([_teacher(weight=0.5), _teacher(weight=0.5)]), pseudo_label_thr=0.0))
+    inputs, samples = batch(single)
+    samples[1].set_metainfo(dict(unlabeled=True))
+    with torch.no_grad():
+        expected = single.teacher.predict(inputs[1:], [samples[1].clone()], rescale=False)[0].pred_instances
+    out = single.with_pseudo_labels(inputs, samples)
+    assert out[0] is samples[0]
+    assert len(expected) > 0 and torch.equal(out[1].gt_instances.bboxes, expected.bboxes)
+    assert torch.equal(out[1].gt_instances.labels, expected.labels)
+    merged = double.with_pseudo_labels(inputs, samples)[1].gt_instances
+    order = lambda boxes: boxes[torch.argsort(boxes[:, 0] * 1e4 + boxes[:, 1])]  # noqa: E731
+    assert torch.allclose(order(merged.bboxes), order(expected.bboxes))
+    single.pseudo_label_thr = 1.0
+    assert len(single.with_pseudo_labels(inputs, samples)[1].gt_instances) == 0
+    single.train()
+    losses = single.loss(inputs, samples)  # a step with the unlabeled sample trains
+    assert all(torch.isfinite(losses[key]) for key in LOSS_KEYS)
