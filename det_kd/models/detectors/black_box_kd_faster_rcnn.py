@@ -12,6 +12,7 @@ from mmdet.structures.bbox import bbox_overlaps, bbox_project
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 
 from ..distillation.recorders import MethodCallRecorder
+from ..distillation.teacher_ensemble import probability_logits
 from ..distillation.teacher_results import ImageDetections, TeacherResults
 from ...utils.settings import check_number
 
@@ -156,8 +157,7 @@ class BlackBoxKDFasterRCNN(TwoStageDetector):
         _, label_weights = rcn_call.result['bbox_targets'][:2]
         probs, matched = self.teacher_probs_on_rois(rcn_call.kwargs['rois'], samples)
         # the logits whose tempered softmax is the teacher's probability vector
-        T = self.rcn_kd_cls.T
-        teacher_logits = T * torch.log(probs.clamp_min(torch.finfo(probs.dtype).tiny))
+        teacher_logits = probability_logits(probs, self.rcn_kd_cls.T)
         avg_factor = max(float((label_weights > 0).sum()), 1.0)  # as BBoxHead.loss and KDFasterRCNN's rcn_cls
         losses['loss_rcn_kd_cls'] = self.rcn_kd_cls(student_cls, teacher_logits, label_weights * matched.float(),
                                                     avg_factor, scale)

@@ -41,6 +41,11 @@ def _tiny(tensor: Tensor) -> float:
     return torch.finfo(tensor.dtype).tiny
 
 
+def probability_logits(probs: Tensor, T: float = 1.0) -> Tensor:
+    """Logits ``L`` with ``softmax(L / T) = probs`` (``probs`` summing to 1 over the class dimension)."""
+    return T * torch.log(probs.clamp_min(_tiny(probs)))
+
+
 def mean_probability_logits(logits: Sequence[Tensor], weights: Sequence[float], T: float = 1.0,
                             dim: int = 1) -> Tensor:
     """Logits ``L`` with ``softmax(L / T, dim) = sum_k w_k softmax(logits_k / T, dim)``.
@@ -54,7 +59,7 @@ def mean_probability_logits(logits: Sequence[Tensor], weights: Sequence[float], 
     if len(logits) == 1:
         return logits[0]
     probs = sum(w * torch.softmax(z.float() / T, dim=dim) for w, z in zip(weights, logits))
-    return (T * torch.log(probs.clamp_min(_tiny(probs)))).to(logits[0].dtype)
+    return probability_logits(probs, T).to(logits[0].dtype)
 
 
 def mean_sigmoid_logits(logits: Sequence[Tensor], weights: Sequence[float], T: float = 1.0) -> Tensor:
