@@ -7,7 +7,7 @@ the ``unlabeled`` and ``homography_matrix`` meta keys.
 """
 import os
 import os.path as osp
-from typing import List
+from typing import List, Sequence
 
 from PIL import Image
 
@@ -15,6 +15,11 @@ from mmdet.datasets import BaseDetDataset
 from mmdet.registry import DATASETS
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
+
+
+def unlabeled_indices(batch_data_samples: Sequence) -> List[int]:
+    """Positions in a batch of the samples marked ``unlabeled`` (by :class:`UnlabeledImageDataset`)."""
+    return [i for i, sample in enumerate(batch_data_samples) if sample.metainfo.get('unlabeled', False)]
 
 
 def list_images(root: str) -> List[str]:

@@ -70,3 +70,16 @@ def test_one_seed_summary_line_is_signed_with_the_bootstrap_interval():
     assert summary_line(gain_summary(base, dist)) == (
         'Over 1 paired seed (one seed is an anecdote: run several seeds): VOC07 mAP@0.5 -1.3 (no interval); '
         'COCO mAP@[.5,.95] +0.6 (no interval).')
+
+
+def test_paired_comparison_pairs_two_arms_runs_by_seed():
+    """Two arms' test metrics (fractions, as tools/test.py reports them) give the gain in points per seed."""
+    from det_kd.experiments.comparison import paired_comparison
+
+    reference = {0: {'pascal_voc/mAP': 0.10, 'coco/bbox_mAP': 0.04}, 1: {'pascal_voc/mAP': 0.12, 'coco/bbox_mAP': 0.05}}
+    other = {1: {'pascal_voc/mAP': 0.15, 'coco/bbox_mAP': 0.05}, 0: {'pascal_voc/mAP': 0.11, 'coco/bbox_mAP': 0.06}}
+    summary = paired_comparison('unused.py', reference, other, bootstrap=0)
+    voc = summary['metrics']['pascal_voc/mAP']
+    assert voc['gains'] == pytest.approx({0: 1.0, 1: 3.0}) and voc['mean'] == pytest.approx(2.0)
+    assert summary['metrics']['coco/bbox_mAP']['gains'] == pytest.approx({0: 2.0, 1: 0.0})
+    assert summary['bootstrap'] == {} and 'coco/bbox_mAP_75' not in summary['metrics']

@@ -16,6 +16,8 @@ from mmdet.registry import MODELS
 from mmdet.structures import OptSampleList, SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 
+from ...datasets.unlabeled_images import unlabeled_indices
+from ..distillation.hard_loss_mask import HardLossMask
 from ..distillation.hint_pairs import HINT_PAIR_KEYS, check_hint_pairs  # noqa: F401  (HINT_PAIR_KEYS re-exported)
 from ..distillation.receptive_field import feature_geometry
 from ..distillation.recorders import MethodCallRecorder, ModuleOutputRecorder
@@ -124,9 +126,11 @@ class KDFasterRCNN(TwoStageDetector):
             :func:`rescale_batch`), predictions come back in original image coordinates, the teacher's RoI
             head gets the student's RoIs scaled to its resolution. The exported student is tested with its
             own config at the low resolution. Defaults to 1.0.
-        pseudo_label_thr (float): Samples marked ``unlabeled`` (``UnlabeledImageDataset``) get the teachers'
-            detections scoring at least this as their ground truth (see :meth:`with_pseudo_labels`).
-            Defaults to 0.5.
+        pseudo_label_thr (float, optional): Samples marked ``unlabeled`` (``UnlabeledImageDataset``) get the
+            teachers' detections scoring at least this as their ground truth (see :meth:`with_pseudo_labels`).
+            None: "soft only", they get no ground truth and the student's hard RPN and RoI losses leave them out
+            (:class:`~det_kd.models.distillation.hard_loss_mask.HardLossMask`), so only the distillation terms
+            learn from them (the bounded regression terms, which need ground truth, do not). Defaults to 0.5.
     """
 
     def __init__(self,
@@ -139,7 +143,7 @@ class KDFasterRCNN(TwoStageDetector):
                  distill: OptConfigType = None,
                  neck: OptConfigType = None,
                  student_input_scale: float = 1.0,
-                 pseudo_label_thr: float = 0.5,
+                 pseudo_label_thr: Optional[float] = 0.5,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
@@ -179,8 +183,10 @@ class KDFasterRCNN(TwoStageDetector):
         self.diagnostics_probe = None
         #: FitNets stage 1 (set by ``FitNetsStagesHook``): ``loss()`` returns only the feature terms.
         self.hint_stage = False
-        #: Teacher detections scoring at least this are the ground truth of ``unlabeled`` images.
-        self.pseudo_label_thr = float(check_number(pseudo_label_thr, 'KDFasterRCNN.pseudo_label_thr', 0.0, 1.0))
+        #: Teacher detections scoring at least this are the ground truth of ``unlabeled`` images (None: none,
+        #: and no hard loss on them).
+        self.pseudo_label_thr = None if pseudo_label_thr is None else float(
+            check_number(pseudo_label_thr, 'KDFasterRCNN.pseudo_label_thr', 0.0, 1.0))
 
         distill = self._merge_distill_defaults(distill)
         self.rpn_align = distill['rpn_align']
@@ -545,10 +551,14 @@ class KDFasterRCNN(TwoStageDetector):
             rpn_tgt_rec = stack.enter_context(MethodCallRecorder(self.rpn_head, 'get_targets')) if rpn_on else None
             rcn_rec = (stack.enter_context(MethodCallRecorder(self.roi_head.bbox_head, 'loss_and_target'))
                        if rcn_on else None)
+            if self.pseudo_label_thr is None:  # soft only: no hard loss on unlabeled images
+                unlabeled = unlabeled_indices(batch_data_samples)
+                if unlabeled:
+                    stack.enter_context(HardLossMask(self, unlabeled))  # after the recorders: they see all
             losses = super().loss(student_inputs, student_samples)
 
         self._scale_hard_losses(losses, scale)
-        if scale == 0.0:  # distillation switched off (early stop): the teacher does no work
+        if scale == 0.0 or not self.distill_terms:  # distillation off (early stop, or pseudo labels only)
             losses.update(self._zero_distillation_losses())
             return losses
         rois = rcn_rec.kwargs['rois'] if rcn_on else None
@@ -585,8 +595,8 @@ class KDFasterRCNN(TwoStageDetector):
         least ``pseudo_label_thr``; with several teachers, all their detections, each score times the teacher's
         weight relative to the heaviest teacher's, merged by class-wise NMS (the first teacher's test-time RoI
         NMS). Labeled samples are returned as they are."""
-        unlabeled = [i for i, sample in enumerate(batch_data_samples) if sample.metainfo.get('unlabeled', False)]
-        if not unlabeled:
+        unlabeled = unlabeled_indices(batch_data_samples)
+        if not unlabeled or self.pseudo_label_thr is None:
             return batch_data_samples
         per_teacher = []
         for index in range(len(self.teachers)):
