@@ -14,7 +14,8 @@ images:
   terms, and ``blackbox_vgg16`` (the seed-0 teacher's detections written by ``tools/pseudo_label.py`` on the
   training images, no teacher weights).
 - ``semi`` (100 labeled images, 400 unlabeled from another generator seed): a VGG16 teacher trained on the 100
-  (48 epochs: the same number of steps as the demo's teacher); arms ``baseline`` and ``kd`` on the labeled images, and on labeled + unlabeled (1 : 4 per batch)
+  (48 epochs: the same number of steps as the demo's teacher); arms ``baseline`` and ``kd`` on the labeled images, and on labeled + unlabeled (4 + 4 per batch: the same
+  steps and labeled batches as ``kd``)
   ``pseudo_only`` (the teacher's detections >= 0.5 as ground truth, no distillation term), ``soft_only`` (the
   paper's terms, no ground truth on unlabeled images) and ``both``.
 

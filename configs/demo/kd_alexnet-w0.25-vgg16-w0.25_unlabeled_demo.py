@@ -1,6 +1,9 @@
 # The demo distillation (./kd_alexnet-w0.25-vgg16-w0.25_demo.py) on labeled and unlabeled images: every batch
-# holds 1 labeled image (data/synthetic/coco/train) for 4 from a folder nobody annotated
-# (data/synthetic/unlabeled); an epoch is one pass over the labeled images. On the unlabeled images the student
+# holds the demo's 4 labeled images (data/synthetic/coco/train) and 4 more from a folder nobody annotated
+# (data/synthetic/unlabeled); an epoch is one pass over the labeled images, so the run takes as many steps as
+# the labeled-only one, and each epoch draws anew as many unlabeled images as there are labeled ones (with 4x
+# as many unlabeled, each is seen 6 times in 24 epochs on average; ../kd/*_unlabeled_* use 1 labeled : 4
+# unlabeled per batch instead). On the unlabeled images the student
 # learns from the teacher's hard and soft outputs jointly (Hinton et al.; the seed of issue 14):
 #   - both (this config): ground truth = the teacher's detections scoring >= model.pseudo_label_thr, and every
 #     distillation term;
@@ -27,7 +30,7 @@ unlabeled = dict(type='UnlabeledImageDataset', data_root='data/synthetic/', data
                  metainfo=dict(classes=('ellipse', 'ring', 'rectangle', 'pentagon', 'star')),
                  pipeline=unlabeled_pipeline)
 train_dataloader = dict(
-    batch_size=5,
-    sampler=dict(_delete_=True, type='RatioSampler', batch_size=5, source_ratio=[1, 4]),
+    batch_size=8,
+    sampler=dict(_delete_=True, type='RatioSampler', batch_size=8, source_ratio=[4, 4]),
     batch_sampler=None,
     dataset=dict(_delete_=True, type='ConcatDataset', datasets=[labeled, unlabeled], ignore_keys=['palette']))

@@ -9,7 +9,6 @@ over seeds and the paired bootstrap over the validation images per seed.
 """
 import os
 import os.path as osp
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -42,11 +41,6 @@ class Arm:
 
     def run_dir(self, work_dir: str, seed: int) -> str:
         return osp.abspath(osp.join(work_dir, self.name, f'seed{seed}'))
-
-
-#: Serialises config parsing in the runs' threads (MMEngine resolves ``mmdet::`` bases through pkg_resources,
-#: which is not thread-safe).
-CONFIG_LOCK = threading.Lock()
 
 
 def run_arms(arms: Sequence[Arm], seeds: Sequence[int], work_dir: str, epochs: int, jobs: int = 1,
