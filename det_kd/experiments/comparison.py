@@ -46,8 +46,8 @@ class Arm:
 def run_arms(arms: Sequence[Arm], seeds: Sequence[int], work_dir: str, epochs: int, jobs: int = 1,
              resume: bool = False, progress: bool = True) -> Dict[str, Dict[int, dict]]:
     """Trains and tests every arm for every seed with ``tools/demo.py``'s schedule of ``epochs`` epochs (or the
-    arm's own),
-    ``jobs`` runs at a time (each with ``OMP_NUM_THREADS`` = CPU cores / ``jobs`` when ``jobs`` > 1).
+    arm's own), ``jobs`` runs at a time (each with ``OMP_NUM_THREADS`` = CPU cores / ``jobs`` when ``jobs`` >
+    1).
 
     Returns:
         dict: ``{arm name: {seed: test metrics with 'predictions' and 'checkpoint'}}`` (see
