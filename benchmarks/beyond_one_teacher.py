@@ -37,7 +37,7 @@ from typing import Dict, List
 from det_kd.experiments.comparison import Arm, paired_comparison, run_arms
 from det_kd.experiments.gain import GAIN_METRICS, format_interval
 from det_kd.experiments.results import mean_std, metric_percent
-from det_kd.experiments.stages import run_tool
+from det_kd.experiments.stages import latest_test_metrics, run_tool
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 EPOCHS = 24
@@ -116,6 +116,9 @@ def run_demo_setting(args: argparse.Namespace, work: str) -> Dict[str, Dict[int,
                     args.resume, not args.no_progress)
     vgg16 = osp.abspath(args.vgg16_teacher) if args.vgg16_teacher else checkpoint(runs, 'teacher_vgg16')
     vgg16_seed1 = checkpoint(runs, 'teacher_vgg16', seed=1)
+    given_test = osp.join(osp.dirname(vgg16), 'test')  # a given teacher's own test (the demo's layout)
+    if args.vgg16_teacher and osp.isdir(given_test):
+        runs['teacher_vgg16'][0] = dict(latest_test_metrics(given_test), checkpoint=vgg16)
     results = osp.join(work, 'teacher_results_vgg16.json')
     if not osp.isfile(results):
         run_tool('pseudo_label.py', [VGG16, vgg16, '--images', osp.join(data, 'data', 'synthetic', 'coco', 'train'),
@@ -201,7 +204,7 @@ def plot(summaries: List[dict], path: str) -> None:
 
 def main() -> None:
     args = parse_args()
-    start = time.time()
+    start, load_before = time.time(), os.getloadavg()
     runs = {}
     if 'demo' in args.settings:
         runs['demo'] = run_demo_setting(args, osp.join(args.work_dir, 'demo'))
@@ -216,12 +219,16 @@ def main() -> None:
         summaries.append(dict(setting=setting, reference=reference, other=other, question=question,
                               summary=summary))
     minutes = (time.time() - start) / 60
+    stages = [run.get('stage') for by_arm in runs.values() for by_seed in by_arm.values() for run in by_seed.values()]
+    done_here = sum(stage in ('trained', 'resumed', 'tested') for stage in stages)
     lines = [
         '# Beyond one teacher: ensembles, unlabeled images, black-box teachers', '',
         f"Command: `python benchmarks/beyond_one_teacher.py {' '.join(sys.argv[1:])}`; {minutes:.0f} minutes on "
         f'{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), {args.jobs} runs at a time, '
-        'one thread each.', '',
-        'Metrics in percent on 500 validation images, mean ± std over seeds; teachers are seed 0.', '',
+        f'load average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after; {done_here} of the '
+        f'{len(stages)} runs trained or tested by this invocation, the others read back from earlier ones '
+        '(`--resume`).', '',
+        'Metrics in percent on 500 validation images, mean ± std over seeds (the teachers: over their seeds).', '',
         '| setting | arm | seeds | VOC07 mAP@0.5 | COCO mAP@[.5,.95] | COCO AP@0.75 |', '|---|---|---|---|---|---|']
     for setting, by_arm in runs.items():
         lines += arm_rows(setting, by_arm)
