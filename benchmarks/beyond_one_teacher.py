@@ -83,6 +83,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--vgg16-teacher', help='the demo VGG16 teacher of seed 0 on the demo data (else trained)')
     parser.add_argument('--bootstrap', type=int, default=1000, help='paired resamples of the images per seed')
     parser.add_argument('--settings', nargs='+', choices=['demo', 'semi'], default=['demo', 'semi'])
+    parser.add_argument('--arms', nargs='+', help='train only these student arms (e.g. to spread the arms over '
+                        'processes sharing the work dir; a later run with --resume reads them back); the '
+                        'comparisons whose two arms ran are reported')
     parser.add_argument('--resume', action='store_true')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args()
@@ -133,8 +136,13 @@ def run_demo_setting(args: argparse.Namespace, work: str) -> Dict[str, Dict[int,
             [f'model.teacher.0.checkpoint={vgg16}', f'model.teacher.1.checkpoint={vgg16_seed1}']),
         Arm('blackbox_vgg16', BLACKBOX, STUDENT, data, [f'model.teacher.results={results}']),
     ]
-    runs.update(run_arms(students, args.seeds, work, EPOCHS, args.jobs, args.resume, not args.no_progress))
+    runs.update(run_arms(selected(students, args), args.seeds, work, EPOCHS, args.jobs, args.resume,
+                         not args.no_progress))
     return runs
+
+
+def selected(arms: List[Arm], args: argparse.Namespace) -> List[Arm]:
+    return [arm for arm in arms if not args.arms or arm.name in args.arms]
 
 
 def run_semi_setting(args: argparse.Namespace, work: str) -> Dict[str, Dict[int, dict]]:
@@ -150,7 +158,8 @@ def run_semi_setting(args: argparse.Namespace, work: str) -> Dict[str, Dict[int,
         Arm('soft_only', UNLABELED, STUDENT, data, teacher + ['model.pseudo_label_thr=None']),
         Arm('both', UNLABELED, STUDENT, data, teacher),
     ]
-    runs.update(run_arms(students, args.seeds, work, EPOCHS, args.jobs, args.resume, not args.no_progress))
+    runs.update(run_arms(selected(students, args), args.seeds, work, EPOCHS, args.jobs, args.resume,
+                         not args.no_progress))
     return runs
 
 
@@ -213,7 +222,7 @@ def main() -> None:
         runs['semi'] = run_semi_setting(args, osp.join(args.work_dir, 'semi'))
     summaries = []
     for setting, reference, other, question in COMPARISONS:
-        if setting not in runs:
+        if setting not in runs or reference not in runs[setting] or other not in runs[setting]:
             continue
         summary = paired_comparison(STUDENT, runs[setting][reference], runs[setting][other], args.bootstrap,
                                     names=(reference, other))
