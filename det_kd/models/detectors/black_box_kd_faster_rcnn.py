@@ -38,8 +38,9 @@ class BlackBoxKDFasterRCNN(TwoStageDetector):
 
     - **Soft classification**: on the student's sampled RoIs that overlap a teacher detection by at least
       ``iou_thr`` (the one they overlap most), the paper's class-weighted soft cross-entropy against that
-      detection's probability vector, with the student's own classification loss weighted by ``mu`` as in
-      ``KDFasterRCNN``'s ``rcn_cls`` (RoIs overlapping no detection have no soft term).
+      detection's probability vector, with the student's own classification loss of those RoIs weighted by
+      ``mu`` as in ``KDFasterRCNN``'s ``rcn_cls``; RoIs overlapping no detection have no soft term and keep
+      their hard loss at weight 1.
     - **Pseudo ground truth**: on images marked ``unlabeled`` (``UnlabeledImageDataset``), the teacher's
       detections scoring at least ``pseudo_label_thr`` are the ground truth of the student's own losses.
 
@@ -150,12 +151,31 @@ class BlackBoxKDFasterRCNN(TwoStageDetector):
         if self.rcn_kd_cls is None:
             return super().loss(batch_inputs, samples)
         scale = float(self.distill_scale)
-        with MethodCallRecorder(self.roi_head.bbox_head, 'loss_and_target') as rcn_call:
-            losses = super().loss(batch_inputs, samples)
-        losses['loss_cls'] = losses['loss_cls'] * (1.0 - (1.0 - self.rcn_kd_cls.mu) * scale)
+        bbox_head = self.roi_head.bbox_head
+        hard_loss = bbox_head.loss
+        found = {}
+
+        def loss_with_mu_where_soft(cls_score, bbox_pred, rois, labels, label_weights, *args, **kwargs):
+            # the hard loss of a RoI with a soft target weighs mu (the paper's mu * hard + (1 - mu) * soft),
+            # of a RoI without one 1: nothing replaces its hard loss
+            found['probs'], found['matched'] = self.teacher_probs_on_rois(rois, samples)
+            weight = 1.0 - (1.0 - self.rcn_kd_cls.mu) * scale
+            label_weights = torch.where(found['matched'], label_weights * weight, label_weights)
+            return hard_loss(cls_score, bbox_pred, rois, labels, label_weights, *args, **kwargs)
+
+        shadowed = vars(bbox_head).get('loss')
+        object.__setattr__(bbox_head, 'loss', loss_with_mu_where_soft)
+        try:
+            with MethodCallRecorder(bbox_head, 'loss_and_target') as rcn_call:
+                losses = super().loss(batch_inputs, samples)
+        finally:
+            if shadowed is None:
+                object.__delattr__(bbox_head, 'loss')
+            else:
+                object.__setattr__(bbox_head, 'loss', shadowed)
         student_cls = rcn_call.kwargs['cls_score']
         _, label_weights = rcn_call.result['bbox_targets'][:2]
-        probs, matched = self.teacher_probs_on_rois(rcn_call.kwargs['rois'], samples)
+        probs, matched = found['probs'], found['matched']
         # the logits whose tempered softmax is the teacher's probability vector
         teacher_logits = probability_logits(probs, self.rcn_kd_cls.T)
         avg_factor = max(float((label_weights > 0).sum()), 1.0)  # as BBoxHead.loss and KDFasterRCNN's rcn_cls

@@ -10,6 +10,7 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 
 import det_kd  # noqa: F401
+from det_kd.models.distillation.recorders import MethodCallRecorder
 from det_kd.models.distillation.teacher_results import TeacherResults, write_teacher_results
 from kd_fixtures import NUM_CLASSES, batch, student_cfg
 
@@ -117,7 +118,7 @@ def test_soft_term_matches_an_independent_computation(tmp_path):
     assert torch.allclose(got, 0.5 * (per_roi * weights).sum() / 3.0, atol=1e-6)
 
 
-def test_a_training_step_adds_the_soft_term_and_keeps_mu_on_the_hard_loss(tmp_path):
+def test_a_training_step_adds_the_soft_term_and_weighs_mu_on_the_hard_loss_of_matched_rois(tmp_path):
     inputs, samples = batch(MODELS.build(student_cfg()), batch_size=1)
     samples[0].set_metainfo(dict(img_path='/x/img.png', homography_matrix=np.eye(3, dtype=np.float32)))
     # the teacher detected the ground-truth boxes (which the RoI sampler adds to the proposals)
@@ -136,9 +137,17 @@ def test_a_training_step_adds_the_soft_term_and_keeps_mu_on_the_hard_loss(tmp_pa
     plain.load_state_dict(model.state_dict())
     plain.train()
     torch.manual_seed(0)
-    expected = plain.loss(inputs, samples)
+    with MethodCallRecorder(plain.roi_head.bbox_head, 'loss_and_target') as call:
+        expected = plain.loss(inputs, samples)
     assert torch.allclose(off['loss_cls'], expected['loss_cls'])  # at scale 0 the hard loss is the plain one
-    assert torch.allclose(losses['loss_cls'], 0.5 * expected['loss_cls'])  # mu = 0.5 at full distillation
+    # at full distillation: per RoI, cross-entropy x (mu = 0.5 if it overlaps a teacher detection, else 1)
+    labels, label_weights = call.result['bbox_targets'][:2]
+    _, matched = model.teacher_probs_on_rois(call.kwargs['rois'], samples)
+    assert matched.any() and (~matched & (label_weights > 0)).any()
+    per_roi = F.cross_entropy(call.kwargs['cls_score'], labels, reduction='none') * label_weights
+    by_hand = (torch.where(matched, 0.5, 1.0) * per_roi).sum() / (label_weights > 0).sum()
+    assert torch.allclose(losses['loss_cls'], by_hand, atol=1e-6)
+    assert 'loss' not in vars(model.roi_head.bbox_head)  # the weighting is undone after the step
 
 
 def test_terms_that_need_the_teachers_network_are_refused(tmp_path):
