@@ -24,6 +24,7 @@ comparison's paired gain (95 % Student-t interval over seeds; paired bootstrap o
 per seed), and ``beyond_one_teacher.png``. Run it from the repository root; ``--resume`` continues.
 """
 import argparse
+import contextlib
 import json
 import os
 import os.path as osp
@@ -224,8 +225,9 @@ def main() -> None:
     for setting, reference, other, question in COMPARISONS:
         if setting not in runs or reference not in runs[setting] or other not in runs[setting]:
             continue
-        summary = paired_comparison(STUDENT, runs[setting][reference], runs[setting][other], args.bootstrap,
-                                    names=(reference, other))
+        with contextlib.chdir(osp.join(args.work_dir, setting, 'data_dir')):  # the test set the runs used
+            summary = paired_comparison(STUDENT, runs[setting][reference], runs[setting][other], args.bootstrap,
+                                        names=(reference, other))
         summaries.append(dict(setting=setting, reference=reference, other=other, question=question,
                               summary=summary))
     minutes = (time.time() - start) / 60
