@@ -10,14 +10,14 @@ images:
 
 - ``demo`` (the demo's data: 200 labeled images): two teachers, the demo's VGG16 at 1/4 width trained from
   seeds 0 and 1 (pass the demo's seed-0 teacher with ``--vgg16-teacher``); arms ``baseline`` (no teacher),
-  ``kd_vgg16`` (teacher seed 0), ``kd_vgg16_seed1``, ``kd_ensemble`` (both, 0.5 / 0.5) with the paper's
-  terms, and ``blackbox_vgg16`` (the seed-0 teacher's detections written by ``tools/pseudo_label.py`` on the
-  training images, no teacher weights).
+  ``kd_vgg16`` (teacher seed 0), ``kd_vgg16_seed1``, ``kd_ensemble`` (both, 0.5 / 0.5) with the demo's terms
+  (hint gamma 10, centre-aligned), and ``blackbox_vgg16`` (the seed-0 teacher's detections written by
+  ``tools/pseudo_label.py`` on the training images, no teacher weights).
 - ``semi`` (100 labeled images, 400 unlabeled from another generator seed): a VGG16 teacher trained on the 100
-  (48 epochs: the same number of steps as the demo's teacher); arms ``baseline`` and ``kd`` on the labeled images, and on labeled + unlabeled (4 + 4 per batch: the same
-  steps and labeled batches as ``kd``)
-  ``pseudo_only`` (the teacher's detections >= 0.5 as ground truth, no distillation term), ``soft_only`` (the
-  paper's terms, no ground truth on unlabeled images) and ``both``.
+  (48 epochs: the same number of steps as the demo's teacher); arms ``baseline`` and ``kd`` (the paper's
+  terms) on the labeled images, and on labeled + unlabeled (4 + 4 per batch: the same steps and labeled
+  batches as ``kd``): ``pseudo_only`` (the teacher's detections >= 0.5 as ground truth, no distillation
+  term), ``soft_only`` (the paper's terms, no ground truth on unlabeled images) and ``both``.
 
 Writes ``<work-dir>/beyond_one_teacher.md`` and ``.json``: each arm's mean ± std over seeds and each
 comparison's paired gain (95 % Student-t interval over seeds; paired bootstrap over the validation images
