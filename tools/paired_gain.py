@@ -21,8 +21,8 @@ import statistics
 from typing import Dict, List
 
 from det_kd.experiments import latest_test_metrics
-from det_kd.experiments.gain import (GAIN_METRICS, bootstrap_gain_from_predictions, check_recomputed_map,
-                                     gain_markdown, gain_summary, per_seed_percent_values)
+from det_kd.experiments.gain import (BOOTSTRAP_METRIC, GAIN_METRICS, checked_bootstrap_by_seed, gain_markdown,
+                                     gain_summary, per_seed_percent_values)
 
 
 def parse_args() -> argparse.Namespace:
@@ -66,14 +66,11 @@ def main() -> None:
     values = {role: per_seed_percent_values(per_role) for role, per_role in metrics.items()}
     teacher = ({key: per_seed[0] for key, per_seed in per_seed_percent_values({0: run_metrics(args.teacher)}).items()}
                if args.teacher else None)
-    bootstrap = {}
-    for seed in args.seeds if args.bootstrap > 0 else []:
-        bootstrap[seed] = bootstrap_gain_from_predictions(
-            args.student, args.predictions.format(run=runs['baseline'][seed]),
-            args.predictions.format(run=runs['distilled'][seed]), args.bootstrap, seed=seed)
-        for role in ('baseline', 'distilled'):
-            check_recomputed_map(bootstrap[seed][role], values[role]['pascal_voc/mAP'][seed],
-                                 f'{runs[role][seed]} (seed {seed})')
+    predictions = {role: {seed: args.predictions.format(run=run) for seed, run in per_role.items()}
+                   for role, per_role in runs.items()}
+    bootstrap = checked_bootstrap_by_seed(args.student, predictions['baseline'], predictions['distilled'],
+                                          values['baseline'][BOOTSTRAP_METRIC], values['distilled'][BOOTSTRAP_METRIC],
+                                          args.bootstrap, names=(args.baseline, args.distilled))
     summary = gain_summary(values['baseline'], values['distilled'], teacher, bootstrap)
     text = f'# {args.title}\n\n' + gain_markdown(summary)
     if bootstrap:

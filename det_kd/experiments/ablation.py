@@ -14,7 +14,7 @@ from mmengine.config import Config
 
 from ..models.distillation.teacher import single_teacher
 from .ablation_columns import ABLATION_COLUMNS, PAPER_TABLE4, column_config
-from .gain import bootstrap_gain_from_predictions, check_recomputed_map, format_interval, gain_summary
+from .gain import BOOTSTRAP_METRIC, checked_bootstrap_by_seed, format_interval, gain_summary
 from .results import mean_std, metric_percent
 from .run_configs import merged_config
 from .schedule import schedule_options
@@ -120,12 +120,10 @@ def column_gains(results: Dict[str, Union[List[float], str]], predictions: Dict[
         if column == 'Baseline' or isinstance(values, str):
             continue
         distilled = {args.metric: dict(zip(args.seeds, values))}
-        bootstrap = {}
-        for seed in args.seeds if args.bootstrap > 0 and args.metric == 'pascal_voc/mAP' else []:
-            bootstrap[seed] = bootstrap_gain_from_predictions(student, predictions['Baseline'][seed],
-                                                              predictions[column][seed], args.bootstrap, seed=seed)
-            check_recomputed_map(bootstrap[seed]['baseline'], base[args.metric][seed], f'Baseline (seed {seed})')
-            check_recomputed_map(bootstrap[seed]['distilled'], distilled[args.metric][seed], f'{column} (seed {seed})')
+        bootstrap = checked_bootstrap_by_seed(student, predictions['Baseline'], predictions[column],
+                                              base[args.metric], distilled[args.metric],
+                                              args.bootstrap if args.metric == BOOTSTRAP_METRIC else 0,
+                                              names=('Baseline', column))
         gains[column] = gain_summary(base, distilled, bootstrap=bootstrap, metrics=metric)
     return gains
 

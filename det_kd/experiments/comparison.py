@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .gain import (BOOTSTRAP_METRIC, GAIN_METRICS, bootstrap_gain_from_predictions, check_recomputed_map,
-                   gain_summary, per_seed_percent_values)
+from .gain import (BOOTSTRAP_METRIC, GAIN_METRICS, checked_bootstrap_by_seed, gain_summary,
+                   per_seed_percent_values)
 from .schedule import schedule_options
 from .train_test import train_and_test
 
@@ -84,10 +84,9 @@ def paired_comparison(test_config: str, reference: Dict[int, dict], other: Dict[
     mAP@0.5 is among them, the paired bootstrap over ``test_config``'s test images per seed, whose recomputed
     mAPs are checked against the runs' own (``names`` label the two in that check's error)."""
     values = [per_seed_percent_values(runs, metrics) for runs in (reference, other)]
-    boot = {}
-    for seed in sorted(set(reference) & set(other)) if bootstrap > 0 and BOOTSTRAP_METRIC in values[0] else []:
-        boot[seed] = bootstrap_gain_from_predictions(test_config, reference[seed]['predictions'],
-                                                     other[seed]['predictions'], bootstrap, seed=seed)
-        for role, name, runs in (('baseline', names[0], values[0]), ('distilled', names[1], values[1])):
-            check_recomputed_map(boot[seed][role], runs[BOOTSTRAP_METRIC][seed], f'{name} (seed {seed})')
+    num_samples = bootstrap if BOOTSTRAP_METRIC in values[0] else 0
+    predictions = [{seed: run['predictions'] for seed, run in runs.items()} if num_samples else {}
+                   for runs in (reference, other)]
+    boot = checked_bootstrap_by_seed(test_config, *predictions, values[0].get(BOOTSTRAP_METRIC, {}),
+                                     values[1].get(BOOTSTRAP_METRIC, {}), num_samples, names)
     return gain_summary(values[0], values[1], teacher=teacher, bootstrap=boot, metrics=metrics)

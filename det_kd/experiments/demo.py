@@ -16,7 +16,7 @@ from typing import Dict, List
 
 from det_kd.benchmark.environment import load_average, machine_info
 from det_kd.synthetic import generate_dataset
-from .gain import (bootstrap_gain_from_predictions, check_recomputed_map, gain_markdown, gain_summary,
+from .gain import (BOOTSTRAP_METRIC, checked_bootstrap_by_seed, gain_markdown, gain_summary,
                    per_seed_percent_values)
 from .run_configs import write_run_config
 from .results import METRICS, mean_std, per_class_markdown, per_seed_percent, results_table, seeds_summary
@@ -73,13 +73,11 @@ def paired_gain(runs: Dict[str, Dict[int, dict]], student_config: str, num_sampl
     recomputed mAPs checked against the test runs'); ``student_config`` is the baseline's run config."""
     values = {role: per_seed_percent_values(runs[role]) for role in runs}
     teacher = {key: mean_std(per_seed.values())[0] for key, per_seed in values['teacher'].items()}
-    bootstrap = {}
-    for seed in sorted(runs['distilled']) if num_samples > 0 else []:
-        bootstrap[seed] = bootstrap_gain_from_predictions(
-            student_config, runs['baseline'][seed]['predictions'], runs['distilled'][seed]['predictions'],
-            num_samples, seed=seed)
-        for role in ('baseline', 'distilled'):
-            check_recomputed_map(bootstrap[seed][role], values[role]['pascal_voc/mAP'][seed], f'{role} seed {seed}')
+    predictions = {role: {seed: run['predictions'] for seed, run in runs[role].items()} if num_samples else {}
+                   for role in ('baseline', 'distilled')}
+    bootstrap = checked_bootstrap_by_seed(student_config, predictions['baseline'], predictions['distilled'],
+                                          values['baseline'][BOOTSTRAP_METRIC], values['distilled'][BOOTSTRAP_METRIC],
+                                          num_samples)
     return gain_summary(values['baseline'], values['distilled'], teacher, bootstrap)
 
 

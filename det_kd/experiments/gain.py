@@ -196,6 +196,22 @@ def bootstrap_gain_from_predictions(config: str, baseline_predictions: str, dist
     return result
 
 
+def checked_bootstrap_by_seed(config: str, baseline_predictions: Mapping[int, str],
+                              distilled_predictions: Mapping[int, str], baseline_map: Mapping[int, float],
+                              distilled_map: Mapping[int, float], num_samples: int,
+                              names: Tuple[str, str] = ('baseline', 'distilled')) -> Dict[int, dict]:
+    """:func:`bootstrap_gain_from_predictions` for every seed both models have (none when ``num_samples`` is
+    0), its recomputed VOC07 mAPs checked (:func:`check_recomputed_map`) against the ones the test runs
+    reported, ``baseline_map`` / ``distilled_map`` (percent by seed); ``names`` label the two in the error."""
+    bootstrap = {}
+    for seed in sorted(set(baseline_predictions) & set(distilled_predictions)) if num_samples > 0 else []:
+        bootstrap[seed] = bootstrap_gain_from_predictions(config, baseline_predictions[seed],
+                                                          distilled_predictions[seed], num_samples, seed=seed)
+        for role, name, reported in (('baseline', names[0], baseline_map), ('distilled', names[1], distilled_map)):
+            check_recomputed_map(bootstrap[seed][role], reported[seed], f'{name} (seed {seed})')
+    return bootstrap
+
+
 #: Metrics of the paired-gain summary: key of the test runs, title. mAP@0.75 shows localisation gains that
 #: hide at IoU 0.5.
 GAIN_METRICS = (('pascal_voc/mAP', 'VOC07 mAP@0.5'), ('coco/bbox_mAP', 'COCO mAP@[.5,.95]'),
