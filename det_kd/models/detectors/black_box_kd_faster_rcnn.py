@@ -11,7 +11,7 @@ from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox_overlaps, bbox_project
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 
-from ..distillation.recorders import MethodCallRecorder
+from ..distillation.recorders import MethodCallRecorder, shadowed_method
 from ..distillation.teacher_ensemble import probability_logits
 from ..distillation.teacher_results import ImageDetections, TeacherResults
 from ...utils.settings import check_number
@@ -152,27 +152,29 @@ class BlackBoxKDFasterRCNN(TwoStageDetector):
             return super().loss(batch_inputs, samples)
         scale = float(self.distill_scale)
         bbox_head = self.roi_head.bbox_head
-        hard_loss = bbox_head.loss
         found = {}
 
-        def loss_with_mu_where_soft(cls_score, bbox_pred, rois, labels, label_weights, *args, **kwargs):
-            # the hard loss of a RoI with a soft target weighs mu (the paper's mu * hard + (1 - mu) * soft),
-            # of a RoI without one 1: nothing replaces its hard loss
-            found['probs'], found['matched'] = self.teacher_probs_on_rois(rois, samples)
-            weight = 1.0 - (1.0 - self.rcn_kd_cls.mu) * scale
-            label_weights = torch.where(found['matched'], label_weights * weight, label_weights)
-            return hard_loss(cls_score, bbox_pred, rois, labels, label_weights, *args, **kwargs)
+        def mu_where_soft(hard_loss):
 
-        shadowed = vars(bbox_head).get('loss')
-        object.__setattr__(bbox_head, 'loss', loss_with_mu_where_soft)
-        try:
-            with MethodCallRecorder(bbox_head, 'loss_and_target') as rcn_call:
-                losses = super().loss(batch_inputs, samples)
-        finally:
-            if shadowed is None:
-                object.__delattr__(bbox_head, 'loss')
-            else:
-                object.__setattr__(bbox_head, 'loss', shadowed)
+            def loss(cls_score, bbox_pred, rois, labels, label_weights, *args, **kwargs):
+                # the hard loss of a RoI with a soft target weighs mu (the paper's mu * hard + (1 - mu) * soft),
+                # of a RoI without one 1: nothing replaces its hard loss
+                found['probs'], found['matched'] = self.teacher_probs_on_rois(rois, samples)
+                weight = 1.0 - (1.0 - self.rcn_kd_cls.mu) * scale
+                weighted = torch.where(found['matched'], label_weights * weight, label_weights)
+                losses = hard_loss(cls_score, bbox_pred, rois, labels, weighted, *args, **kwargs)
+                # MMDetection divides by the RoIs of weight > 0: at mu = 0 the matched ones would drop out of
+                # that count; the normaliser stays every sampled RoI's (as the soft term's)
+                sampled, counted = (max(float((w > 0).sum()), 1.0) for w in (label_weights, weighted))
+                if sampled != counted and torch.is_tensor(losses.get('loss_cls')):
+                    losses['loss_cls'] = losses['loss_cls'] * (counted / sampled)
+                return losses
+
+            return loss
+
+        with shadowed_method(bbox_head, 'loss', mu_where_soft), \
+                MethodCallRecorder(bbox_head, 'loss_and_target') as rcn_call:
+            losses = super().loss(batch_inputs, samples)
         student_cls = rcn_call.kwargs['cls_score']
         _, label_weights = rcn_call.result['bbox_targets'][:2]
         probs, matched = found['probs'], found['matched']

@@ -7,11 +7,13 @@ normalisers (the RPN's sampled anchors, the RoI head's RoIs) count only the othe
 in the batch; the targets the
 distillation terms read (recorded from the same calls, see :class:`~.recorders.MethodCallRecorder`) keep them.
 """
+from contextlib import ExitStack
 from typing import Any, Sequence
 
 import torch
+from mmdet.models.losses import accuracy
 
-_ABSENT = object()
+from .recorders import shadowed_method
 
 
 class HardLossMask:
@@ -31,24 +33,15 @@ class HardLossMask:
         self.rpn_head = detector.rpn_head
         self.bbox_head = detector.roi_head.bbox_head
         self.indices = sorted(set(int(i) for i in indices))
-        self._saved = []
-
-    def _wrap(self, obj: Any, name: str, make) -> None:
-        self._saved.append((obj, name, vars(obj).get(name, _ABSENT)))
-        object.__setattr__(obj, name, make(getattr(obj, name)))
 
     def __enter__(self) -> 'HardLossMask':
-        self._saved = []
-        self._wrap(self.rpn_head, 'get_targets', self._masked_rpn_targets)
-        self._wrap(self.bbox_head, 'loss', self._masked_rcn_loss)
+        self._shadows = ExitStack()
+        self._shadows.enter_context(shadowed_method(self.rpn_head, 'get_targets', self._masked_rpn_targets))
+        self._shadows.enter_context(shadowed_method(self.bbox_head, 'loss', self._masked_rcn_loss))
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        for obj, name, shadowed in reversed(self._saved):
-            if shadowed is _ABSENT:
-                object.__delattr__(obj, name)
-            else:
-                object.__setattr__(obj, name, shadowed)
+        self._shadows.__exit__(*exc_info)
 
     def _masked_rpn_targets(self, get_targets):
         head, indices = self.rpn_head, self.indices
@@ -76,8 +69,11 @@ class HardLossMask:
             bbox_weights = bbox_weights.masked_fill(left_out[:, None], 0)
             losses = loss(cls_score, bbox_pred, rois, labels, label_weights, bbox_targets, bbox_weights, *args,
                           **kwargs)
+            kept = ~left_out
             if 'loss_bbox' in losses:  # MMDetection divides the box loss by the number of RoIs: count the kept
-                losses['loss_bbox'] = losses['loss_bbox'] * (rois.size(0) / max(int((~left_out).sum()), 1))
+                losses['loss_bbox'] = losses['loss_bbox'] * (rois.size(0) / max(int(kept.sum()), 1))
+            if 'acc' in losses and kept.any():  # the logged accuracy, over the kept RoIs
+                losses['acc'] = accuracy(cls_score[kept], labels[kept])
             return losses
 
         return wrapper

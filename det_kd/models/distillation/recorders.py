@@ -4,7 +4,8 @@ The distillation detector runs the student's own MMDetection loss code unchanged
 the distillation terms need (feature maps, head outputs, sampled targets), so that the baseline and the
 distilled student share one code path.
 """
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
 
 from torch import nn
 
@@ -73,10 +74,35 @@ class ModuleOutputRecorder:
         self._handles = []
 
 
+@contextmanager
+def shadowed_method(obj: Any, name: str, make_wrapper: Callable[[Callable], Callable]) -> Iterator[None]:
+    """Within the ``with`` block, ``obj.<name>`` is ``make_wrapper(<the method as it was>)``.
+
+    The wrapper is set on the instance (the class is untouched) and what the instance held before is restored
+    on exit, also after an error: nested shadows of the same method unwind in order.
+
+    Raises:
+        AttributeError: If ``obj`` has no method ``name``.
+    """
+    original = getattr(obj, name, None)
+    if not callable(original):
+        raise AttributeError(f'{type(obj).__name__} has no method {name!r} to wrap')
+    shadowed = vars(obj).get(name, _ABSENT)
+    # object.__setattr__: an nn.Module's own __setattr__ would refuse or register a module-typed value
+    object.__setattr__(obj, name, make_wrapper(original))
+    try:
+        yield
+    finally:
+        if shadowed is _ABSENT:
+            object.__delattr__(obj, name)
+        else:
+            object.__setattr__(obj, name, shadowed)
+
+
 class MethodCallRecorder:
     """Records the arguments and the return value of an object's method, only inside a ``with`` block.
 
-    The method is wrapped on the instance (the class is untouched) and restored on exit. Only the last
+    The method is wrapped on the instance (:func:`shadowed_method`) and restored on exit. Only the last
     call is kept.
 
     Args:
@@ -94,23 +120,20 @@ class MethodCallRecorder:
         self.result: Optional[Any] = None
         self.called = False
 
-    def __enter__(self) -> 'MethodCallRecorder':
-        original = getattr(self.obj, self.name)
+    def _recording(self, original: Callable) -> Callable:
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             result = original(*args, **kwargs)
             self.args, self.kwargs, self.result, self.called = args, kwargs, result, True
             return result
 
+        return wrapper
+
+    def __enter__(self) -> 'MethodCallRecorder':
         self.called = False
-        # Set on the instance: shadows the class's method until __exit__ restores what was there
-        # (nested recorders of the same method unwind in order).
-        self._shadowed = vars(self.obj).get(self.name, _ABSENT)
-        object.__setattr__(self.obj, self.name, wrapper)
+        self._shadow = shadowed_method(self.obj, self.name, self._recording)
+        self._shadow.__enter__()
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        if self._shadowed is _ABSENT:
-            object.__delattr__(self.obj, self.name)
-        else:
-            object.__setattr__(self.obj, self.name, self._shadowed)
+        self._shadow.__exit__(*exc_info)

@@ -118,7 +118,9 @@ def test_soft_term_matches_an_independent_computation(tmp_path):
     assert torch.allclose(got, 0.5 * (per_roi * weights).sum() / 3.0, atol=1e-6)
 
 
-def test_a_training_step_adds_the_soft_term_and_weighs_mu_on_the_hard_loss_of_matched_rois(tmp_path):
+@pytest.mark.parametrize('mu', [0.5, 0.0])
+def test_a_training_step_adds_the_soft_term_and_weighs_mu_on_the_hard_loss_of_matched_rois(tmp_path, mu):
+    """At mu = 0 the matched RoIs' hard loss is 0 but they stay in its normaliser (every sampled RoI)."""
     inputs, samples = batch(MODELS.build(student_cfg()), batch_size=1)
     samples[0].set_metainfo(dict(img_path='/x/img.png', homography_matrix=np.eye(3, dtype=np.float32)))
     # the teacher detected the ground-truth boxes (which the RoI sampler adds to the proposals)
@@ -126,6 +128,7 @@ def test_a_training_step_adds_the_soft_term_and_weighs_mu_on_the_hard_loss_of_ma
     model = _model(_results(tmp_path, [_det(box, int(label), 0.9, PROBS[index]) for index, (box, label) in
                                        enumerate(zip(gt.bboxes.tolist(), gt.labels.tolist()))], file_name='img.png'))
     model.train()
+    model.rcn_kd_cls.mu = mu
     torch.manual_seed(0)
     losses = model.loss(inputs, samples)
     assert torch.isfinite(losses['loss_rcn_kd_cls']) and losses['loss_rcn_kd_cls'] > 0
@@ -140,12 +143,12 @@ def test_a_training_step_adds_the_soft_term_and_weighs_mu_on_the_hard_loss_of_ma
     with MethodCallRecorder(plain.roi_head.bbox_head, 'loss_and_target') as call:
         expected = plain.loss(inputs, samples)
     assert torch.allclose(off['loss_cls'], expected['loss_cls'])  # at scale 0 the hard loss is the plain one
-    # at full distillation: per RoI, cross-entropy x (mu = 0.5 if it overlaps a teacher detection, else 1)
+    # at full distillation: per RoI, cross-entropy x (mu if it overlaps a teacher detection, else 1)
     labels, label_weights = call.result['bbox_targets'][:2]
     _, matched = model.teacher_probs_on_rois(call.kwargs['rois'], samples)
     assert matched.any() and (~matched & (label_weights > 0)).any()
     per_roi = F.cross_entropy(call.kwargs['cls_score'], labels, reduction='none') * label_weights
-    by_hand = (torch.where(matched, 0.5, 1.0) * per_roi).sum() / (label_weights > 0).sum()
+    by_hand = (torch.where(matched, mu, 1.0) * per_roi).sum() / (label_weights > 0).sum()
     assert torch.allclose(losses['loss_cls'], by_hand, atol=1e-6)
     assert 'loss' not in vars(model.roi_head.bbox_head)  # the weighting is undone after the step
 
