@@ -37,6 +37,16 @@ def test_ablation_runs_columns_and_reports_the_impossible_one(workspace, teacher
     assert "adapter='none' needs equal channels" in results['Hints']
     assert '| CLS-W |' in out and '57.7 / 51.3' in out
     assert '[ablation] CLS-W (seed 0): pascal_voc/mAP' in out  # with 2 jobs: a line per run, no bars
+    # tools/paired_gain.py on the same two finished runs gives the same paired gain and bootstrap
+    from det_kd.experiments.ablation import student_config
+    run_tool('paired_gain.py', [student_config(KD), '--seeds', '0', '--bootstrap', '50',
+                                '--baseline', str(work_dir / 'Baseline' / 'seed{seed}'),
+                                '--distilled', str(work_dir / 'CLS-W' / 'seed{seed}'),
+                                '--out', str(workspace / 'cls_w_gain')], cwd=workspace)
+    again = json.loads((workspace / 'cls_w_gain.json').read_text())['summary']
+    assert again['metrics']['pascal_voc/mAP']['gains']['0'] == pytest.approx(voc['gains']['0'])
+    assert again['bootstrap']['0']['gain'] == pytest.approx(boot['gain'])
+    assert (workspace / 'cls_w_gain.md').read_text().startswith('# Distilled minus baseline')
 
 
 def test_column_configs_switch_the_right_terms():
