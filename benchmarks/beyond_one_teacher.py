@@ -11,7 +11,8 @@ images:
 - ``demo`` (the demo's data: 200 labeled images): two teachers, the demo's VGG16 at 1/4 width trained from
   seeds 0 and 1 (pass the demo's seed-0 teacher with ``--vgg16-teacher``); arms ``baseline`` (no teacher),
   ``kd_vgg16`` (teacher seed 0), ``kd_vgg16_seed1``, ``kd_ensemble`` (both, 0.5 / 0.5) with the demo's terms
-  (hint gamma 10, centre-aligned), and ``blackbox_vgg16`` (the seed-0 teacher's detections written by
+  (hint gamma 10, centre-aligned), ``kd_ensemble_hint0`` (the same, the hint to teacher 0 only), and
+  ``blackbox_vgg16`` (the seed-0 teacher's detections written by
   ``tools/pseudo_label.py`` on the training images, no teacher weights).
 - ``semi`` (100 labeled images, 400 unlabeled from another generator seed): a VGG16 teacher trained on the 100
   (48 epochs: the same number of steps as the demo's teacher); arms ``baseline`` and ``kd`` (the paper's
@@ -64,6 +65,8 @@ COMPARISONS = [
     ('demo', 'baseline', 'kd_ensemble', 'distillation from the ensemble of both'),
     ('demo', 'kd_vgg16', 'kd_ensemble', 'ensemble vs teacher 0 alone'),
     ('demo', 'kd_vgg16_seed1', 'kd_ensemble', 'ensemble vs teacher 1 alone'),
+    ('demo', 'kd_ensemble', 'kd_ensemble_hint0', "ensemble, hint to teacher 0 only vs to both"),
+    ('demo', 'kd_vgg16', 'kd_ensemble_hint0', 'ensemble, hint to teacher 0 only vs teacher 0 alone'),
     ('demo', 'baseline', 'blackbox_vgg16', 'black-box distillation from teacher 0'),
     ('demo', 'blackbox_vgg16', 'kd_vgg16', 'white-box vs black-box (same teacher)'),
     ('semi', 'baseline', 'kd', 'distillation on the labeled images'),
@@ -135,6 +138,11 @@ def run_demo_setting(args: argparse.Namespace, work: str) -> Dict[str, Dict[int,
         Arm('kd_vgg16_seed1', KD_DEMO, STUDENT, data, [f'model.teacher.checkpoint={vgg16_seed1}']),
         Arm('kd_ensemble', ENSEMBLE, STUDENT, data,
             [f'model.teacher.0.checkpoint={vgg16}', f'model.teacher.1.checkpoint={vgg16_seed1}']),
+        # the same, the hint to teacher 0 only (teacher 1 teaches through the heads): does matching two
+        # unrelated feature spaces at once hold the student back?
+        Arm('kd_ensemble_hint0', ENSEMBLE, STUDENT, data,
+            [f'model.teacher.0.checkpoint={vgg16}', f'model.teacher.1.checkpoint={vgg16_seed1}',
+             'model.teacher.1.hints=[]']),
         Arm('blackbox_vgg16', BLACKBOX, STUDENT, data, [f'model.teacher.results={results}']),
     ]
     runs.update(run_arms(selected(students, args), args.seeds, work, EPOCHS, args.jobs, args.resume,

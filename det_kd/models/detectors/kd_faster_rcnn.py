@@ -87,11 +87,13 @@ class KDFasterRCNN(TwoStageDetector):
             the student's batch with the teacher's own ``data_preprocessor`` mean / std / channel order.
             Defaults to True). A list of such dicts is an ensemble (Hinton et al.), each with an optional
             ``weight`` (default 1, normalised to sum to 1) and, after the first, optional ``hints`` (its own
-            feature pairs): the head terms compare the student with the weighted mean of the teachers'
+            feature pairs; ``[]``: no feature term compares the student with this teacher, it teaches through
+            the head terms only): the head terms compare the student with the weighted mean of the teachers'
             probabilities (handed to them as logits, see :mod:`~det_kd.models.distillation.teacher_ensemble`)
             and their deltas combined as ``distill.ensemble_reg`` says; every feature term gets one copy and
-            adapters per teacher (``<name>_teacher<k>`` in :attr:`distill_terms`) and logs the teachers'
-            weighted sum under its usual key. A list of one is the single teacher, bit for bit.
+            adapters per teacher (``<name>_teacher<k>`` in :attr:`distill_terms`) and logs the weighted sum
+            over the teachers it compares with (their weights renormalised to sum to 1) under its usual key.
+            A list of one is the single teacher, bit for bit.
             :attr:`teacher` is the first teacher (inside :meth:`using_teacher`, the chosen one).
         distill (dict, optional): Overrides of :data:`PAPER_DISTILL_DEFAULTS`:
 
@@ -267,8 +269,15 @@ class KDFasterRCNN(TwoStageDetector):
                                  f'configured; give this one another `name`')
             terms[name] = term
             sources[name] = (dict(cfg), where)
+        #: The teachers' weights in the feature terms: 0 for a teacher with ``hints=[]``, renormalised.
+        self.feature_teacher_weights = self.teacher_weights
         for index in range(1, len(specs)):
             hints = specs[index].get('hints')
+            if hints is not None and isinstance(hints, (list, tuple)) and len(hints) == 0:
+                self.feature_teacher_weights = check_weights(
+                    [0.0 if i == index else w for i, w in enumerate(self.feature_teacher_weights)],
+                    'KDFasterRCNN.teacher (feature terms)')
+                continue
             for name in [name for name, term in terms.items() if isinstance(term, FeatureDistillationTerm)]:
                 cfg, where = sources[name]
                 if hints is not None:
@@ -662,7 +671,7 @@ class KDFasterRCNN(TwoStageDetector):
                 losses.update(term(term_inputs))
                 continue
             for key, value in term(term_inputs).items():
-                weighted = self.teacher_weights[index] * value
+                weighted = self.feature_teacher_weights[index] * value
                 losses[key] = losses[key] + weighted if key in losses else weighted
         return losses
 

@@ -159,6 +159,38 @@ def test_two_different_teachers_give_the_weighted_hint_and_the_ensemble_soft_tar
     assert all(torch.isfinite(losses[key]) for key in LOSS_KEYS)
 
 
+def test_a_teacher_with_no_hints_teaches_through_the_heads_only():
+    """``hints=[]`` on the second teacher: no hint copy for it, the hint is the first teacher's at full weight
+    (its weight renormalised over the teachers the hint compares with), the head terms still see both."""
+    other = dict(config=dict(model=student_cfg(base_channels=4)), allow_random_init=True, hints=[])
+    torch.manual_seed(0)
+    model = build(_ensemble_cfg([_teacher(weight=3.0), dict(other, weight=1.0)]))
+    assert 'hint_teacher1' not in model.distill_terms
+    assert model.teacher_weights == (0.75, 0.25) and model.feature_teacher_weights == (1.0, 0.0)
+    model.train()
+    inputs, samples = batch(model)
+    hint = model.distill_terms['hint']
+    with torch.no_grad():
+        torch.manual_seed(1)  # the same sampled anchors and RoIs as the comparison below
+        losses = model.loss(inputs, copy.deepcopy(samples))
+        student_map = model.extract_feat(inputs)[0]
+        teacher_map = model.teachers[0].extract_feat(model.teacher_inputs(inputs, samples))[0]
+    expected_hint = hint.loss(hint.adapters[0](student_map, teacher_map.shape[-2:]), teacher_map)
+    assert torch.allclose(losses['loss_hint'], expected_hint, rtol=1e-5)
+    assert all(torch.isfinite(losses[key]) for key in LOSS_KEYS)
+    # the head terms are the ensemble's: not those of the first teacher alone (weight 0 on the other)
+    torch.manual_seed(0)
+    first_alone = build(_ensemble_cfg([_teacher(weight=1.0), dict(other, weight=0.0)]))
+    first_alone.load_state_dict(model.state_dict())
+    first_alone.train()
+    with torch.no_grad():
+        torch.manual_seed(1)
+        alone = first_alone.loss(inputs, copy.deepcopy(samples))
+    for key in ('loss_hint', 'loss_cls', 'loss_bbox'):  # the student's own losses too: same sampled RoIs
+        assert torch.allclose(alone[key], losses[key], rtol=1e-5), key
+    assert not torch.allclose(alone['loss_rcn_kd_cls'], losses['loss_rcn_kd_cls'])
+
+
 def test_teacher_errors_name_the_teacher():
     with pytest.raises(FileNotFoundError, match=r'KDFasterRCNN.teacher\[1\]: teacher.checkpoint'):
         build(_ensemble_cfg([_teacher(), dict(config=dict(model=teacher_cfg()), checkpoint='/no/such.pth')]))
