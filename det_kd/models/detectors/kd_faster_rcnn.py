@@ -273,7 +273,7 @@ class KDFasterRCNN(TwoStageDetector):
         self.feature_teacher_weights = self.teacher_weights
         for index in range(1, len(specs)):
             hints = specs[index].get('hints')
-            if hints is not None and isinstance(hints, (list, tuple)) and len(hints) == 0:
+            if isinstance(hints, (list, tuple)) and not hints:
                 self.feature_teacher_weights = check_weights(
                     [0.0 if i == index else w for i, w in enumerate(self.feature_teacher_weights)],
                     'KDFasterRCNN.teacher (feature terms)')
