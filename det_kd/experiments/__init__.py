@@ -1,7 +1,8 @@
 """The experiments behind the tools: the demo (``demo``), the ablation (``ablation``, its columns in
 ``ablation_columns``), the Tucker sweep of Table 3 (``tucker_sweep``; Table 2 is the demo with the resolution
 configs) and the pieces they share: logged tool stages that resume (``stages``, ``train_test``), the schedule
-(``schedule``), result tables (``results``), paired gains with intervals (``gain``) and latency (``latency``).
+(``schedule``), result tables (``results``), paired gains with intervals (``gain``), test-run predictions read
+back in VOC07 terms (``predictions``) and latency (``latency``).
 """
 from .results import METRICS, mean_std, metric_percent, results_table, seeds_summary
 from .schedule import schedule_options

@@ -3,6 +3,8 @@ import itertools
 import statistics
 from typing import Dict, Iterable, List, Mapping, Sequence
 
+from .predictions import per_class_ap, test_set_records
+
 #: Metric keys read from the test runs (scaled to percent) and their column titles.
 METRICS = (('pascal_voc/mAP', 'VOC07 mAP@0.5'), ('coco/bbox_mAP', 'COCO mAP@[.5,.95]'),
            ('coco/bbox_mAP_50', 'COCO AP@0.5'), ('coco/bbox_mAP_75', 'COCO AP@0.75'))
@@ -108,8 +110,6 @@ def per_class_markdown(test_config: str, predictions: Mapping[str, Sequence[str]
         test_config (str): Config whose test set the predictions are of (its classes name the rows).
         predictions (Mapping[str, Sequence[str]]): Model title to its runs' ``tools/test.py --out`` files.
     """
-    from .gain import per_class_ap, test_set_records
-
     files = [path for paths in predictions.values() for path in paths]
     records, classes = test_set_records(test_config, files)
     aps, start = {}, 0
