@@ -33,14 +33,14 @@ def run_mmdet_tool(name: str, argv: Optional[List[str]] = None) -> None:
 
     Importing det_kd registers its modules in MMDetection's registries and lets
     ``torch.load(weights_only=True)`` read MMEngine checkpoints (see :mod:`det_kd.utils.safe_globals`),
-    so ``--resume`` works. The tool keeps all of MMDetection's arguments.
+    so ``--resume`` works. The tool keeps all of MMDetection's arguments. det_kd is loaded by the time this
+    runs: importing this module (``det_kd.utils.mmdet_tools``) runs the package's ``det_kd/__init__.py``
+    first, so this module does not import ``det_kd`` back.
 
     Args:
         name (str): Script path relative to ``mmdet/.mim/tools``.
         argv (list[str], optional): Arguments after the script name. Defaults to ``sys.argv[1:]``.
     """
-    import det_kd  # noqa: F401  (registers modules and the checkpoint allowlist)
-
     path = mmdet_tool_path(name)
     sys.argv = [path] + list(sys.argv[1:] if argv is None else argv)
     runpy.run_path(path, run_name='__main__')
