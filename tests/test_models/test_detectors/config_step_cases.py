@@ -1,0 +1,157 @@
+"""One fixed-seed training step of the repository's own distillation configs, pinned by a stored reference.
+
+``tests/data/config_step_reference.json`` holds, per case, every logged loss and a digest of every parameter's
+gradient (:func:`kd_step_cases.digest`) of one training step of a config under ``configs/`` (random-weight
+teachers built from the config, a fixed batch of two 128x160 images), recorded before the distiller and the
+teacher kinds moved out of the detector (issue 27). It covers every path a batch can take: the paper's terms,
+the demo's centre-aligned hint, ensembles, a teacher known only by its detections, unlabeled images with
+pseudo labels and "soft only", the feature family on the FPN pair, the half-resolution student and FitNets'
+hint stage. Regenerate only for an intended change of behaviour:
+``python tests/test_models/test_detectors/config_step_cases.py``.
+"""
+import copy
+import json
+import os.path as osp
+import sys
+import tempfile
+
+import numpy as np
+import torch
+from mmdet.registry import MODELS
+from mmdet.testing import demo_mm_inputs
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+import det_kd  # noqa: F401  (registers det_kd's modules)
+from det_kd.models.distillation.teacher_results import write_teacher_results
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from kd_fixtures import REPO  # noqa: E402
+from kd_step_cases import digest  # noqa: E402
+
+REFERENCE = osp.join(REPO, 'tests', 'data', 'config_step_reference.json')
+CONFIGS = osp.join(REPO, 'configs')
+NUM_CLASSES = 5  # the synthetic classes
+IMAGE = (3, 128, 160)
+
+PAPER = 'kd/kd_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py'
+FPN = 'kd/kd_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py'
+HEADS_OFF = dict(loss_hint=None, rpn_cls=None, rpn_reg=None, rcn_cls=None, rcn_reg=None)
+FPN_FAMILY = [
+    dict(type='ChannelWiseDistillationTerm', pairs=[dict(student=level, teacher=level) for level in range(4)]),
+    dict(type='PearsonDistillationTerm', pairs=[dict(student=level, teacher=level) for level in range(5)]),
+    dict(type='AttentionTransferTerm', pairs=[dict(student=level, teacher=level) for level in range(5)],
+         loss_weight=200.0),
+]
+
+#: name -> (config under configs/, overrides of ``model``, what the batch holds)
+CASES = {
+    'paper': (PAPER, {}, 'labeled'),
+    'demo_hint10_centre': ('demo/kd_alexnet-w0.25-vgg16-w0.25_hint10-centre_demo.py', {}, 'labeled'),
+    'ensemble_two_seeds': ('demo/kd_alexnet-w0.25-ensemble-2x-vgg16-w0.25_demo.py', {}, 'labeled'),
+    'ensemble_vgg16_vggm_best': ('kd/kd_alexnet-w0.25-ensemble-vgg16-w0.25-vggm-w0.25_12e_synthetic-coco.py',
+                                 dict(distill=dict(ensemble_reg='best')), 'labeled'),
+    'black_box': ('kd/blackbox_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py', {}, 'labeled'),
+    'black_box_unlabeled': ('kd/blackbox_alexnet-w0.25-vgg16-w0.25_unlabeled_12e_synthetic-coco.py', {},
+                            'unlabeled'),
+    'unlabeled_pseudo_labels': ('kd/kd_alexnet-w0.25-vgg16-w0.25_unlabeled_12e_synthetic-coco.py',
+                                dict(pseudo_label_thr=0.1), 'unlabeled'),
+    'unlabeled_soft_only': ('kd/kd_alexnet-w0.25-vgg16-w0.25_unlabeled_12e_synthetic-coco.py',
+                            dict(pseudo_label_thr=None), 'unlabeled'),
+    'fpn_paper_terms': (FPN, {}, 'labeled'),
+    'fpn_cwd_pkd_at': (FPN, dict(distill=dict(HEADS_OFF, hints=[], terms=FPN_FAMILY)), 'labeled'),
+    'half_resolution': ('resolution/kd_alexnet-w0.25-160x120_alexnet-w0.25-320x240_12e_synthetic-coco.py', {},
+                        'labeled'),
+    'fitnets_hint_stage': ('kd/fitnets_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py', dict(hint_stage=True),
+                           'labeled'),
+}
+
+
+def _teacher_results(classes, samples, folder: str) -> str:
+    """A results file with three detections per sample image (fixed numbers)."""
+    rng = np.random.RandomState(3)
+    images, detections = [], []
+    for index, sample in enumerate(samples):
+        height, width = sample.metainfo['ori_shape'][:2]
+        images.append(dict(id=index, file_name=osp.basename(sample.metainfo['img_path']), width=width, height=height))
+        for _ in range(3):
+            x, y = rng.uniform(0, width / 2), rng.uniform(0, height / 2)
+            w, h = rng.uniform(16, width / 2), rng.uniform(16, height / 2)
+            probs = rng.dirichlet(np.ones(len(classes) + 1))
+            label = int(probs[:-1].argmax())
+            detections.append(dict(image_id=index, bbox=[x, y, w, h], category_id=label + 1,
+                                   score=float(probs[label]), class_probs=probs.tolist()))
+    path = osp.join(folder, 'teacher_results.json')
+    write_teacher_results(path, classes, images, detections)
+    return path
+
+
+def _model_cfg(config: str, overrides: dict, folder: str, samples) -> dict:
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    model = cfg.model
+    if model.type == 'BlackBoxKDFasterRCNN':
+        model.teacher.results = _teacher_results([f'class{i}' for i in range(NUM_CLASSES)], samples, folder)
+    else:
+        teachers = model.teacher if isinstance(model.teacher, list) else [model.teacher]
+        for teacher in teachers:
+            teacher.update(checkpoint=None, allow_random_init=True)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(model.get(key), dict):
+            model[key] = {**model[key], **value}
+        else:
+            model[key] = value
+    return model
+
+
+def _samples(kind: str):
+    """Two packed 128x160 images (seed 1): image 1 is unlabeled (no boxes) for ``kind='unlabeled'``."""
+    torch.manual_seed(1)
+    data = demo_mm_inputs(batch_size=2, image_shapes=[IMAGE] * 2, num_items=[3, 2], num_classes=NUM_CLASSES)
+    for index, sample in enumerate(data['data_samples']):
+        sample.set_metainfo(dict(img_path=f'/data/train/img{index}.png', homography_matrix=np.eye(3, dtype=np.float32)))
+    if kind == 'unlabeled':
+        sample = data['data_samples'][1]
+        sample.set_metainfo(dict(unlabeled=True))
+        sample.gt_instances = InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
+    return data
+
+
+def run_case(name: str) -> dict:
+    """Losses (summed per key) and gradients of one training step of case ``name``, at one thread."""
+    config, overrides, kind = CASES[name]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        data = _samples(kind)
+        with tempfile.TemporaryDirectory() as folder:
+            cfg = _model_cfg(config, overrides, folder, data['data_samples'])
+            torch.manual_seed(0)
+            hint_stage = cfg.pop('hint_stage', False)
+            model = MODELS.build(cfg)
+            model.init_weights()
+            model.train()
+            if hint_stage:
+                model.hint_stage = True
+            packed = model.data_preprocessor(copy.deepcopy(data), True)
+            torch.manual_seed(2)
+            losses = model.loss(packed['inputs'], packed['data_samples'])
+        losses = {k: (sum(v) if isinstance(v, (list, tuple)) else v) for k, v in losses.items() if 'loss' in k}
+        sum(losses.values()).backward()
+        grads = {k: p.grad.detach().clone() for k, p in model.named_parameters() if p.grad is not None}
+    finally:
+        torch.set_num_threads(threads)
+    return dict(losses={k: v.detach().clone() for k, v in losses.items()}, grads=grads)
+
+
+def summarize(step: dict) -> dict:
+    """What the reference file stores of :func:`run_case`'s output."""
+    return dict(losses={k: float(v) for k, v in step['losses'].items()},
+                grads={k: digest(g).tolist() for k, g in step['grads'].items()})
+
+
+if __name__ == '__main__':
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    with open(REFERENCE, 'w') as file:
+        json.dump({name: summarize(run_case(name)) for name in CASES}, file, indent=1)
+    print(f'wrote {REFERENCE}')
