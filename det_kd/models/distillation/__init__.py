@@ -5,7 +5,7 @@ from .head_distillation import rcn_distillation_losses, rpn_distillation_losses,
 from .hint_adapter import HintAdapter, align_centres, align_spatial, image_mask
 from .receptive_field import Geometry, feature_geometry, rescale_geometry
 from .recorders import MethodCallRecorder, ModuleOutputRecorder, get_submodule
-from .resolution import rescale_batch
+from .student_view import rescale_batch
 from .teacher import build_teacher, load_teacher_model_config
 
 __all__ = [

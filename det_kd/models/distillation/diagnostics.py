@@ -61,8 +61,14 @@ DISTILLATION_TERMS = ('loss_hint', 'loss_rpn_kd_cls', 'loss_rpn_kd_bbox', 'loss_
 WARNING_THRESHOLDS = dict(min_share=0.01, min_hint_fit=0.1, gate_low=0.02, gate_high=0.98, warmup_iters=1000,
                           min_samples=10)
 
-#: The loss modules of a KDFasterRCNN whose inputs a probe records, by attribute name.
-_RECORDED_MODULES = ('loss_hint', 'rpn_kd_cls', 'rpn_kd_reg', 'rcn_kd_reg')
+#: The loss modules of a KDFasterRCNN whose inputs a probe records: record name -> the paper's term.
+_RECORDED_MODULES = dict(loss_hint='hint', rpn_kd_cls='rpn_cls', rpn_kd_reg='rpn_reg', rcn_kd_reg='rcn_reg')
+
+
+def _paper_loss(model: nn.Module, name: str) -> Optional[nn.Module]:
+    """The loss module of the paper's term ``name`` (``'hint'``, ``'rpn_cls'``...), None when it is off."""
+    terms = model.distill_terms
+    return terms[name].loss if name in terms else None
 
 Measurement = Dict[str, float]
 
@@ -308,8 +314,8 @@ class DistillationProbe:
         if self.model.diagnostics_probe is not None:
             raise RuntimeError('a DistillationProbe is already open on this model')
         self.calls = {name: [] for name in _RECORDED_MODULES}
-        for name in _RECORDED_MODULES:
-            module = getattr(self.model, name, None)
+        for name, term in _RECORDED_MODULES.items():
+            module = _paper_loss(self.model, term)
             if module is not None:
                 self._handles.append(module.register_forward_hook(self._recorder(name), with_kwargs=True))
         self.model.diagnostics_probe = self
@@ -324,7 +330,7 @@ class DistillationProbe:
 
     def _recorder(self, name: str):
         # The class's forward: an instance-level wrapper (a MethodCallRecorder) would hide the names.
-        signature = inspect.signature(type(getattr(self.model, name)).forward)
+        signature = inspect.signature(type(_paper_loss(self.model, _RECORDED_MODULES[name])).forward)
 
         def hook(module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
             self.calls[name].append(signature.bind(module, *args, **kwargs).arguments)
@@ -340,17 +346,13 @@ class DistillationProbe:
             'heads': [p for head in heads if head is not None for p in head.parameters() if p.requires_grad]
         }
 
-    def measure(self, losses: Dict[str, Any], rpn_targets: Optional[Any], rcn_call: Optional[Any],
-                teacher: Dict[str, Any]) -> Measurement:
-        """Computes the measurement of the step whose losses are ``losses``; called by ``loss()``.
+    def measure(self, losses: Dict[str, Any], inputs: Any) -> Measurement:
+        """Computes the measurement of the step whose losses are ``losses``; called by the distiller.
 
         Args:
             losses (dict): The losses ``loss()`` is about to return (still in the graph).
-            rpn_targets (MethodCallRecorder, optional): The recorder of the student RPN's ``get_targets``
-                (None when no RPN term is on).
-            rcn_call (MethodCallRecorder, optional): The recorder of the student box head's
-                ``loss_and_target`` (None when no RCN term is on).
-            teacher (dict): What ``teacher_forward`` returned (``teacher['rcn']['cls_score']``).
+            inputs (DistillationInputs): What the terms got (``inputs.rpn`` / ``inputs.rcn`` when a term uses the
+                RPN / the RoI head).
 
         Returns:
             dict: The measurement (also kept as :attr:`result`).
@@ -362,19 +364,21 @@ class DistillationProbe:
         except RuntimeError as error:  # e.g. reentrant activation checkpointing does not support .grad()
             result['grad/unavailable'] = 1.0
             print_log(f'distillation diagnostics: no gradient shares ({error})', logger='current')
-        if rcn_call is not None and 'rcn' in teacher:
-            labels, label_weights = rcn_call.result['bbox_targets'][:2]
-            result.update(
-                classification_agreement(rcn_call.kwargs['cls_score'], teacher['rcn']['cls_score'], labels,
-                                         label_weights, model.roi_head.bbox_head.num_classes))
+        rcn = inputs.rcn
+        if rcn is not None:
+            labels, label_weights = rcn.targets[:2]
+            if rcn.teacher_covered is not None:  # the teacher's class scores exist on these RoIs only
+                label_weights = label_weights * rcn.teacher_covered
+            result.update(classification_agreement(rcn.student_cls, rcn.teacher_cls, labels, label_weights,
+                                                   rcn.num_classes))
         rpn_cls_calls = self.calls.get('rpn_kd_cls', [])
-        if rpn_targets is not None and rpn_cls_calls:
+        if inputs.rpn is not None and rpn_cls_calls:
             result.update(
                 objectness_agreement([c['student_logits'] for c in rpn_cls_calls],
-                                     [c['teacher_logits'] for c in rpn_cls_calls], rpn_targets.result[0],
+                                     [c['teacher_logits'] for c in rpn_cls_calls], inputs.rpn.targets[0],
                                      [c['weight'] for c in rpn_cls_calls], model.rpn_head.num_classes))
         for head in ('rpn', 'rcn'):
-            reg_loss = getattr(model, f'{head}_kd_reg', None)
+            reg_loss = _paper_loss(model, f'{head}_reg')
             if reg_loss is not None and getattr(reg_loss, 'mode', 'bounded') == 'bounded':
                 rate, count = gate_rate(self.calls.get(f'{head}_kd_reg', []), reg_loss.margin)
                 result[f'gate/{head}_count'] = float(count)

@@ -89,7 +89,8 @@ def rcn_distillation_losses(student_cls: Tensor,
                             class_agnostic: bool,
                             cls_loss: Optional[WeightedSoftCrossEntropyLoss],
                             reg_loss: Optional[TeacherBoundedRegressionLoss],
-                            scale: float = 1.0) -> dict:
+                            scale: float = 1.0,
+                            covered: Optional[Tensor] = None) -> dict:
     """Soft classification and bounded regression terms of the RoI head on the student's sampled RoIs.
 
     Args:
@@ -101,6 +102,8 @@ def rcn_distillation_losses(student_cls: Tensor,
         class_agnostic (bool): Whether the box head regresses class-agnostic deltas.
         cls_loss, reg_loss: As in :func:`rpn_distillation_losses`.
         scale (float): Distillation-schedule multiplier. Defaults to 1.0.
+        covered (Tensor, optional): ``(N,)`` booleans, the RoIs the teacher has class scores for (the others get
+            no soft term; the normaliser stays every sampled RoI). Defaults to None (all).
 
     Returns:
         dict: ``loss_rcn_kd_cls`` and/or ``loss_rcn_kd_bbox``.
@@ -110,7 +113,8 @@ def rcn_distillation_losses(student_cls: Tensor,
     if cls_loss is not None:
         # Same normaliser as BBoxHead.loss: the number of RoIs with a positive label weight.
         avg_factor = max(float((label_weights > 0).sum()), 1.0)
-        losses['loss_rcn_kd_cls'] = cls_loss(student_cls, teacher_cls, label_weights, avg_factor, scale)
+        weights = label_weights if covered is None else label_weights * covered.float()
+        losses['loss_rcn_kd_cls'] = cls_loss(student_cls, teacher_cls, weights, avg_factor, scale)
     if reg_loss is not None:
         positive = (labels >= 0) & (labels < num_classes)
         pos_labels = labels[positive]

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 import det_kd  # noqa: F401
-from det_kd.models.distillation.teacher_ensemble import (best_deltas, check_weights, ensemble_rcn_deltas,
+from det_kd.models.distillation.teachers.combination import (best_deltas, check_weights, ensemble_rcn_deltas,
                                                          ensemble_rpn_deltas, ensemble_rpn_scores,
                                                          mean_probability_logits, mean_sigmoid_logits)
 from kd_fixtures import batch, build, kd_cfg, student_cfg, teacher_cfg

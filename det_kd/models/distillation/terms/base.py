@@ -5,18 +5,19 @@ their own keys, any other from ``distill.terms``), records what the active terms
 own MMDetection loss code runs, runs the teacher only for that, and hands every term one
 :class:`DistillationInputs`. A term never runs a model itself.
 
-Writing a term (see the README, "Writing your own distillation term"): subclass :class:`DistillationTerm`
+Writing a term (see ``docs/architecture.md``, "Adding a term"): subclass :class:`DistillationTerm`
 (or :class:`~.feature_term.FeatureDistillationTerm` for a term on pairs of feature maps), register it in
 ``MODELS``, set :attr:`~DistillationTerm.loss_keys`, declare the layers / head outputs it uses and return
 ``{loss_key: value}`` from ``forward``, multiplied by ``inputs.scale`` (the distillation schedule).
 """
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from mmdet.registry import MODELS
+from mmdet.structures import SampleList
 from torch import Tensor, nn
 
-HintLayer = Union[int, str]
+from ..feature_maps import HintLayer  # noqa: F401  (re-exported: a term's layer type)
 
 
 @dataclass
@@ -51,14 +52,17 @@ class RCNOutputs:
         targets: ``(labels, label_weights, bbox_targets, bbox_weights)`` of the student's box head.
         num_classes: ``C``.
         class_agnostic: Whether the box head regresses class-agnostic deltas.
+        teacher_covered: ``(N,)`` booleans, the RoIs the teacher has class scores for (None: every RoI; a teacher
+            known by its detections covers the RoIs that overlap one).
     """
     student_cls: Tensor
     student_reg: Tensor
     teacher_cls: Tensor
-    teacher_reg: Tensor
+    teacher_reg: Optional[Tensor]
     targets: tuple
     num_classes: int
     class_agnostic: bool
+    teacher_covered: Optional[Tensor] = None
 
 
 @dataclass
@@ -70,6 +74,8 @@ class DistillationInputs:
         student_maps, teacher_maps: ``{layer: map}`` for the layers the terms declared (a layer is an int
             index into ``extract_feat``'s outputs or a module path).
         img_shapes: Every sample's ``img_shape`` in the batch's frame, or None.
+        samples: The batch's samples (ground truth in the batch's frame; unlabeled images with their pseudo
+            labels), or None.
         rpn: :class:`RPNOutputs` when a term uses the RPN.
         rcn: :class:`RCNOutputs` when a term uses the RoI head.
     """
@@ -77,6 +83,7 @@ class DistillationInputs:
     student_maps: Dict[HintLayer, Tensor] = field(default_factory=dict)
     teacher_maps: Dict[HintLayer, Tensor] = field(default_factory=dict)
     img_shapes: Optional[List[Sequence[int]]] = None
+    samples: Optional[SampleList] = None
     rpn: Optional[RPNOutputs] = None
     rcn: Optional[RCNOutputs] = None
 
@@ -89,8 +96,9 @@ class DistillationTerm(nn.Module):
 
     - :meth:`student_layers` / :meth:`teacher_layers`: feature maps to record (default: none);
     - :attr:`uses_rpn` / :attr:`uses_rcn`: the RPN outputs on the same anchors / the RoI-head outputs on the
-      student's sampled RoIs (the teacher then runs its RPN / RoI head);
-    - :meth:`check_compatibility`: refuse a student / teacher pair the term cannot compare;
+      student's sampled RoIs (the teacher then runs its RPN / RoI head); :attr:`uses_rcn_deltas` False: of the
+      RoI head, only the class scores (a teacher known by its detections can give those);
+    - :meth:`check_compatibility`: refuse a student / teacher network pair the term cannot compare;
     - :meth:`hard_loss_weights`: weights of the student's own loss entries (a soft term that replaces part
       of the hard loss, as the paper's ``mu``).
     """
@@ -98,8 +106,9 @@ class DistillationTerm(nn.Module):
     loss_keys: Tuple[str, ...] = ()
     uses_rpn = False
     uses_rcn = False
-    #: Which teacher's feature maps the term compares (``KDFasterRCNN`` sets it on the copies of a feature term
-    #: it makes for the teachers after the first; the head terms see the teachers' ensemble).
+    uses_rcn_deltas = True
+    #: Which teacher network's feature maps the term compares (set on the copies of a feature term made for the
+    #: networks of an ensemble after the first; the head terms see the teachers' combined outputs).
     teacher_index = 0
 
     def student_layers(self) -> List[HintLayer]:
@@ -108,8 +117,9 @@ class DistillationTerm(nn.Module):
     def teacher_layers(self) -> List[HintLayer]:
         return []
 
-    def check_compatibility(self, detector: nn.Module) -> None:
-        """Raises if this term cannot compare ``detector``'s student with its ``teacher``."""
+    def check_compatibility(self, pair: Any) -> None:
+        """Raises if this term cannot compare ``pair.student`` with the teacher network ``pair.teacher`` (a
+        :class:`~det_kd.models.distillation.teachers.base.NetworkPair`)."""
 
     def hard_loss_weights(self, scale: float) -> Dict[str, float]:
         """``{student loss key: weight}`` to apply to the student's own losses at schedule ``scale``."""

@@ -1,20 +1,20 @@
 r"""The paper's RoI-head (RCN) terms on the student's sampled RoIs: soft classification and bounded
 regression; the teacher's RoI head classifies and regresses the same RoIs."""
-from typing import Dict
+from typing import Any, Dict
 
 from mmdet.registry import MODELS
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..compatibility import check_same_box_coder, check_same_roi_classes
 from ..head_distillation import rcn_distillation_losses
 from .base import DistillationInputs, LossModuleTerm
 
 
-def check_rcn_pairing(detector: nn.Module) -> None:
+def check_rcn_pairing(pair: Any) -> None:
     """Raises unless the teacher has a RoI head over the same classes as the student's."""
-    if not getattr(detector.teacher, 'with_roi_head', False):
+    if not getattr(pair.teacher, 'with_roi_head', False):
         raise ValueError('rcn distillation is on but the teacher has no roi_head')
-    check_same_roi_classes(detector.roi_head.bbox_head, detector.teacher.roi_head.bbox_head)
+    check_same_roi_classes(pair.student.roi_head.bbox_head, pair.teacher.roi_head.bbox_head)
 
 
 @MODELS.register_module()
@@ -27,9 +27,10 @@ class RCNSoftClassTerm(LossModuleTerm):
     """
     loss_keys = ('loss_rcn_kd_cls', )
     uses_rcn = True
+    uses_rcn_deltas = False
 
-    def check_compatibility(self, detector: nn.Module) -> None:
-        check_rcn_pairing(detector)
+    def check_compatibility(self, pair: Any) -> None:
+        check_rcn_pairing(pair)
 
     def hard_loss_weights(self, scale: float) -> Dict[str, float]:
         return {'loss_cls': 1.0 - (1.0 - self.loss.mu) * scale}
@@ -38,7 +39,7 @@ class RCNSoftClassTerm(LossModuleTerm):
         rcn = inputs.rcn
         return rcn_distillation_losses(rcn.student_cls, rcn.student_reg, rcn.teacher_cls, rcn.teacher_reg,
                                        rcn.targets, rcn.num_classes, rcn.class_agnostic, self.loss, None,
-                                       inputs.scale)
+                                       inputs.scale, rcn.teacher_covered)
 
 
 @MODELS.register_module()
@@ -51,9 +52,9 @@ class RCNBoundedRegressionTerm(LossModuleTerm):
     loss_keys = ('loss_rcn_kd_bbox', )
     uses_rcn = True
 
-    def check_compatibility(self, detector: nn.Module) -> None:
-        check_rcn_pairing(detector)
-        check_same_box_coder(detector.roi_head.bbox_head, detector.teacher.roi_head.bbox_head, 'rcn distillation')
+    def check_compatibility(self, pair: Any) -> None:
+        check_rcn_pairing(pair)
+        check_same_box_coder(pair.student.roi_head.bbox_head, pair.teacher.roi_head.bbox_head, 'rcn distillation')
 
     def forward(self, inputs: DistillationInputs) -> Dict[str, Tensor]:
         rcn = inputs.rcn

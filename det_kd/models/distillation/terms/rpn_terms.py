@@ -3,33 +3,33 @@ r"""The paper's RPN terms on the anchors the student's RPN sampled: soft objectn
 The teacher's RPN maps reach the terms on the student's anchor grid (``KDFasterRCNN``'s ``rpn_align``), so
 both terms need the two RPNs to have anchors that pair up; :func:`check_rpn_pairing` says when they do not.
 """
-from typing import Dict
+from typing import Any, Dict
 
 from mmdet.registry import MODELS
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..compatibility import check_same_anchor_shapes, check_same_anchors, check_same_box_coder
 from ..head_distillation import rpn_distillation_losses
 from .base import DistillationInputs, LossModuleTerm
 
 
-def check_rpn_pairing(detector: nn.Module) -> None:
+def check_rpn_pairing(pair: Any) -> None:
     """Raises unless the teacher has an RPN whose anchors pair with the student's under ``rpn_align``."""
-    teacher = detector.teacher
+    teacher, student = pair.teacher, pair.student
     if not getattr(teacher, 'with_rpn', False):
         raise ValueError('rpn distillation is on but the teacher has no rpn_head')
-    if detector.rpn_align == 'grid':
-        ratio = detector.teacher_resolution_ratio
+    if pair.rpn_align == 'grid':
+        ratio = pair.teacher_resolution_ratio
         if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
             raise ValueError(f'rpn distillation: the teacher sees the image {ratio:g}x the student\'s '
                              "size; rpn_align='grid' pairs anchors only at an integer ratio >= 1. Set "
                              "distill.rpn_align='resample' or switch rpn_cls / rpn_reg off")
-        check_same_anchors(detector.rpn_head, teacher.rpn_head, teacher_scale=round(ratio))
-    elif detector.rpn_head.num_base_priors != teacher.rpn_head.num_base_priors:
+        check_same_anchors(student.rpn_head, teacher.rpn_head, teacher_scale=round(ratio))
+    elif student.rpn_head.num_base_priors != teacher.rpn_head.num_base_priors:
         raise ValueError('rpn distillation: the two RPNs have a different number of anchors per '
                          'position; resampling cannot pair them')
     else:
-        check_same_anchor_shapes(detector.rpn_head, teacher.rpn_head, detector.teacher_resolution_ratio)
+        check_same_anchor_shapes(student.rpn_head, teacher.rpn_head, pair.teacher_resolution_ratio)
 
 
 @MODELS.register_module()
@@ -43,9 +43,9 @@ class RPNSoftClassTerm(LossModuleTerm):
     loss_keys = ('loss_rpn_kd_cls', )
     uses_rpn = True
 
-    def check_compatibility(self, detector: nn.Module) -> None:
-        check_rpn_pairing(detector)
-        self.loss.use_sigmoid = bool(detector.rpn_head.use_sigmoid_cls)
+    def check_compatibility(self, pair: Any) -> None:
+        check_rpn_pairing(pair)
+        self.loss.use_sigmoid = bool(pair.student.rpn_head.use_sigmoid_cls)
 
     def hard_loss_weights(self, scale: float) -> Dict[str, float]:
         return {'loss_rpn_cls': 1.0 - (1.0 - self.loss.mu) * scale}
@@ -67,9 +67,9 @@ class RPNBoundedRegressionTerm(LossModuleTerm):
     loss_keys = ('loss_rpn_kd_bbox', )
     uses_rpn = True
 
-    def check_compatibility(self, detector: nn.Module) -> None:
-        check_rpn_pairing(detector)
-        check_same_box_coder(detector.rpn_head, detector.teacher.rpn_head, 'rpn distillation')
+    def check_compatibility(self, pair: Any) -> None:
+        check_rpn_pairing(pair)
+        check_same_box_coder(pair.student.rpn_head, pair.teacher.rpn_head, 'rpn distillation')
 
     def forward(self, inputs: DistillationInputs) -> Dict[str, Tensor]:
         rpn = inputs.rpn

@@ -1,4 +1,4 @@
-"""Several teachers as one: their class scores and box deltas combined for the paper's head terms.
+"""Combination rules of several teachers: their class scores and box deltas as one, for the head terms.
 
 Hinton et al. distil "a (set of) large, cumbersome model(s)": the soft targets of an ensemble are the
 weighted mean of the teachers' **probabilities** (not of their logits). The head terms take teacher logits

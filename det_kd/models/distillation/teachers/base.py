@@ -1,0 +1,174 @@
+"""What a teacher kind is: given a training batch and what the student sampled, the outputs the terms declared.
+
+The distiller never looks inside a teacher. It hands a teacher kind one :class:`TeacherRequest` per step (the
+batch, the teacher layers each feature source must give, the student's RPN maps and anchor targets when an RPN
+term is on, the student's sampled RoIs when a RoI term is on) and gets one :class:`TeacherOutputs` back, on the
+student's anchors and RoIs. A kind says at build time what it can give (:attr:`TeacherKind.provides`), so a term
+that needs more is refused before training, naming the term and what is missing.
+
+A new kind (a teacher whose outputs are cached on disk, a teacher of another architecture...) is one file: a
+registered subclass of :class:`TeacherKind`, chosen with ``teacher=dict(type='MyTeacher', ...)`` in the
+config (see ``docs/architecture.md``).
+"""
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from mmdet.structures import SampleList
+from torch import Tensor, nn
+
+from ..feature_maps import HintLayer
+
+#: What a kind may give the terms.
+OUTPUTS = {
+    'maps': 'feature maps',
+    'rpn': "RPN outputs on the student's anchors",
+    'rcn_cls': "class scores on the student's RoIs",
+    'rcn_reg': "box deltas on the student's RoIs",
+}
+
+
+@dataclass
+class TeacherContext:
+    """What a kind knows of the student it teaches (set by the distiller at build time).
+
+    Attributes:
+        student: The student detector.
+        student_input_scale: The student sees the batch resized by this factor.
+        rpn_align: ``'grid'`` or ``'resample'`` (``distill.rpn_align``).
+        ensemble_reg: ``'mean'`` or ``'best'`` (``distill.ensemble_reg``).
+    """
+    student: nn.Module
+    student_input_scale: float = 1.0
+    rpn_align: str = 'grid'
+    ensemble_reg: str = 'mean'
+
+
+@dataclass
+class FeatureSource:
+    """A network whose feature maps the feature terms compare with the student's (each term gets one copy per
+    source). ``pairs``: the source's own pairs instead of the terms' (None: the terms' pairs); ``weight``: its
+    share of the feature terms' losses (the shares sum to 1)."""
+    index: int
+    weight: float
+    name: str
+    pairs: Optional[Sequence[dict]] = None
+
+
+@dataclass
+class TeacherRequest:
+    """What one training step asks of the teacher.
+
+    Attributes:
+        inputs, samples: The batch as the data preprocessor made it (the student may see it resized).
+        layers: Per feature source, the teacher layers the terms compare.
+        student_rpn_cls: The student's RPN objectness maps per level (an RPN term is on), else None.
+        rpn_targets: What the student RPN's ``get_targets`` returned (an RPN term is on).
+        rois: The student's sampled RoIs ``(N, 5)`` in the student's frame (a RoI term is on), else None.
+        rcn_targets: What the student's box head sampled for them (``labels, label_weights, bbox_targets, ...``).
+        rpn_temperature, rcn_temperature: The temperature the soft terms read class scores at (several teachers'
+            probabilities are combined at it).
+    """
+    inputs: Tensor
+    samples: SampleList
+    layers: List[List[HintLayer]] = field(default_factory=list)
+    student_rpn_cls: Optional[List[Tensor]] = None
+    rpn_targets: Optional[tuple] = None
+    rois: Optional[Tensor] = None
+    rcn_targets: Optional[tuple] = None
+    rpn_temperature: float = 1.0
+    rcn_temperature: float = 1.0
+
+
+@dataclass
+class TeacherOutputs:
+    """The teacher's answer, on the student's anchors and RoIs.
+
+    Attributes:
+        maps: Per feature source, ``{layer: map}``.
+        rpn: ``(cls maps, reg maps, valid)`` per level on the student's anchor grid (``valid``: None, or per level
+            ``(B * H * W * A,)`` booleans marking the anchors the teacher covers).
+        rcn_cls, rcn_reg: ``(N, C + 1)`` logits and ``(N, 4 C)`` deltas on the student's RoIs.
+        rcn_covered: ``(N,)`` booleans: the RoIs the teacher has class scores for (None: all of them).
+    """
+    maps: List[Dict[HintLayer, Tensor]] = field(default_factory=list)
+    rpn: Optional[Tuple[List[Tensor], List[Tensor], Optional[List[Tensor]]]] = None
+    rcn_cls: Optional[Tensor] = None
+    rcn_reg: Optional[Tensor] = None
+    rcn_covered: Optional[Tensor] = None
+
+
+class TeacherKind:
+    """Base class of a teacher kind.
+
+    Subclasses set :attr:`provides` and implement :meth:`forward`; a kind made of networks also lists them in
+    :meth:`networks` (they follow the student's device and stay in eval mode), gives :meth:`feature_sources`,
+    checks each term against its networks in :meth:`check_term` and builds the feature terms' adapters in
+    :meth:`build_adapters`; a kind that can label images implements :meth:`detections`.
+
+    Args:
+        context (TeacherContext): The student it teaches.
+        name (str): How errors name it. Defaults to ``'KDFasterRCNN.teacher'``.
+    """
+    #: The keys of :data:`OUTPUTS` this kind can give.
+    provides = frozenset(OUTPUTS)
+    #: Whether every RoI gets class scores (False: :meth:`rcn_coverage` says which do).
+    covers_every_roi = True
+
+    def __init__(self, context: TeacherContext, name: str = 'KDFasterRCNN.teacher') -> None:
+        self.context = context
+        self.name = name
+
+    def networks(self) -> List[nn.Module]:
+        """The teacher detectors (none for a kind that runs no network)."""
+        return []
+
+    def feature_sources(self) -> List[FeatureSource]:
+        """The networks whose maps the feature terms compare (none: feature terms are refused)."""
+        return []
+
+    def check_term(self, term: nn.Module, where: str) -> None:
+        """Raises if ``term`` needs an output this kind cannot give (names ``where`` and the output)."""
+        missing = [OUTPUTS[key] for key in needed_outputs(term) if key not in self.provides]
+        if missing:
+            raise ValueError(f'{where}: {type(term).__name__} needs the teacher\'s {" and ".join(missing)}; '
+                             f'{self.name} ({type(self).__name__}) has none')
+
+    def build_adapters(self, terms: Sequence[nn.Module], probe: Tensor) -> None:
+        """Builds the adapters of the feature terms (each with its ``teacher_index``) from a ``probe`` image."""
+
+    def forward(self, request: TeacherRequest) -> TeacherOutputs:
+        raise NotImplementedError(f'{type(self).__name__} must implement forward(request) -> TeacherOutputs')
+
+    def rcn_coverage(self, rois: Tensor, samples: SampleList) -> Optional[Tensor]:
+        """``(N,)`` booleans: the RoIs the teacher will have class scores for; None: every RoI."""
+        return None
+
+    def detections(self, inputs: Tensor, samples: SampleList,
+                   indices: Sequence[int]) -> List[Tuple[Tensor, Tensor, Tensor]]:
+        """``(boxes, scores, labels)`` of the samples at ``indices``, boxes in the batch's frame."""
+        raise NotImplementedError(f'{self.name} ({type(self).__name__}) cannot label images')
+
+
+def needed_outputs(term: nn.Module) -> List[str]:
+    """The keys of :data:`OUTPUTS` a term reads (from what it declared)."""
+    needed = ['maps'] if term.teacher_layers() else []
+    if term.uses_rpn:
+        needed.append('rpn')
+    if term.uses_rcn:
+        needed += ['rcn_cls', 'rcn_reg'] if term.uses_rcn_deltas else ['rcn_cls']
+    return needed
+
+
+@dataclass
+class NetworkPair:
+    """The student and one teacher network, as a term's ``check_compatibility`` sees them.
+
+    Attributes:
+        student, teacher: The two detectors.
+        teacher_resolution_ratio: Teacher pixels per student pixel.
+        rpn_align: ``'grid'`` or ``'resample'``.
+    """
+    student: nn.Module
+    teacher: nn.Module
+    teacher_resolution_ratio: float
+    rpn_align: str
