@@ -144,6 +144,15 @@ class KDFasterRCNN(TwoStageDetector):
         return teachers[0] if teachers else None
 
     @property
+    def pseudo_label_thr(self) -> Optional[float]:
+        """The score from which the teacher's detections label unlabeled images (None: soft only)."""
+        return self.distiller.pseudo_label_thr
+
+    @pseudo_label_thr.setter
+    def pseudo_label_thr(self, value: Optional[float]) -> None:
+        self.distiller.pseudo_label_thr = value
+
+    @property
     def distillation_loss_keys(self) -> Tuple[str, ...]:
         """The ``loss_*`` entries the terms add to the student's losses."""
         return self.distiller.loss_keys

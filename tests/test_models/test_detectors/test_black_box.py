@@ -11,6 +11,7 @@ from mmengine.structures import InstanceData
 
 import det_kd  # noqa: F401
 from det_kd.models.distillation.recorders import MethodCallRecorder
+from det_kd.models.distillation.unlabeled import with_pseudo_labels
 from det_kd.models.distillation.teacher_results import TeacherResults, write_teacher_results
 from kd_fixtures import NUM_CLASSES, batch, student_cfg
 
@@ -74,19 +75,21 @@ def test_results_file_round_trip_and_field_errors(tmp_path):
 
 
 def test_no_teacher_module_is_built_and_the_checkpoint_is_the_plain_students(tmp_path, monkeypatch):
-    import det_kd.models.distillation.teacher as teacher_module
-    monkeypatch.setattr(teacher_module, 'build_teacher', lambda *a, **k: pytest.fail('a teacher was built'))
+    import det_kd.models.distillation.teachers.network as network_module
+    monkeypatch.setattr(network_module, 'build_teacher', lambda *a, **k: pytest.fail('a teacher was built'))
     model = _model(_results(tmp_path, [_det(BOXES[0], 0, 0.9, PROBS[0])]))
     plain = MODELS.build(student_cfg())
     assert list(model.state_dict()) == list(plain.state_dict())
-    assert not hasattr(model, 'teacher') and not hasattr(model, 'teachers')
+    assert model.teachers == [] and model.teacher is None
 
 
 def test_unlabeled_images_get_the_teachers_boxes_above_the_threshold_in_the_augmented_frame(tmp_path):
     model = _model(_results(tmp_path, [_det(box, label, score, probs) for box, label, score, probs in
                                        zip(BOXES, [0, 1, 2], [0.9, 0.6, 0.3], PROBS)]), pseudo_label_thr=0.5)
     labeled, unlabeled = _sample(False), _sample(True, flip=True, scale=0.5)
-    out_labeled, out_unlabeled = model.with_pseudo_labels([labeled, unlabeled])
+    distiller = model.distiller
+    out_labeled, out_unlabeled = with_pseudo_labels(distiller.teacher, torch.zeros(2, 3, 1, 1), [labeled, unlabeled],
+                                                    distiller.pseudo_label_thr)
     assert out_labeled is labeled and len(out_labeled.gt_instances) == 0  # labeled: its own (empty) ground truth
     boxes = out_unlabeled.gt_instances.bboxes
     # scaled by 0.5 into a 64x48 image, then flipped: x -> 64 - x
@@ -103,16 +106,16 @@ def test_soft_term_matches_an_independent_computation(tmp_path):
     rois = torch.tensor([[0, 10., 10., 50., 40.],    # = detection 0
                          [0, 62., 22., 100., 80.],   # IoU ~0.9 with detection 1
                          [0, 100., 60., 127., 95.]])  # overlaps nothing
-    probs, matched = model.teacher_probs_on_rois(rois, [sample])
+    probs, matched = model.distiller.teacher.match(rois, [sample])
     assert matched.tolist() == [True, True, False]
     assert torch.allclose(probs[:2], torch.tensor(PROBS[:2]))
     # the loss on these RoIs, recomputed by hand: -sum_c w_c p_c log q_c, w_bg = 1.5, (1 - mu) = 0.5
     torch.manual_seed(0)
     student = torch.randn(3, NUM_CLASSES + 1)
-    T = model.rcn_kd_cls.T
+    T = model.distill_terms['rcn_cls'].loss.T
     teacher_logits = T * torch.log(probs.clamp_min(torch.finfo(probs.dtype).tiny))
     weights = torch.ones(3) * matched.float()
-    got = model.rcn_kd_cls(student, teacher_logits, weights, 3.0, 1.0)
+    got = model.distill_terms['rcn_cls'].loss(student, teacher_logits, weights, 3.0, 1.0)
     class_weight = torch.tensor([1., 1., 1., 1.5])
     per_roi = -(class_weight * probs * F.log_softmax(student, dim=1)).sum(dim=1)
     assert torch.allclose(got, 0.5 * (per_roi * weights).sum() / 3.0, atol=1e-6)
@@ -128,7 +131,7 @@ def test_a_training_step_adds_the_soft_term_and_weighs_mu_on_the_hard_loss_of_ma
     model = _model(_results(tmp_path, [_det(box, int(label), 0.9, PROBS[index]) for index, (box, label) in
                                        enumerate(zip(gt.bboxes.tolist(), gt.labels.tolist()))], file_name='img.png'))
     model.train()
-    model.rcn_kd_cls.mu = mu
+    model.distill_terms['rcn_cls'].loss.mu = mu
     torch.manual_seed(0)
     losses = model.loss(inputs, samples)
     assert torch.isfinite(losses['loss_rcn_kd_cls']) and losses['loss_rcn_kd_cls'] > 0
@@ -145,7 +148,7 @@ def test_a_training_step_adds_the_soft_term_and_weighs_mu_on_the_hard_loss_of_ma
     assert torch.allclose(off['loss_cls'], expected['loss_cls'])  # at scale 0 the hard loss is the plain one
     # at full distillation: per RoI, cross-entropy x (mu if it overlaps a teacher detection, else 1)
     labels, label_weights = call.result['bbox_targets'][:2]
-    _, matched = model.teacher_probs_on_rois(call.kwargs['rois'], samples)
+    _, matched = model.distiller.teacher.match(call.kwargs['rois'], samples)
     assert matched.any() and (~matched & (label_weights > 0)).any()
     per_roi = F.cross_entropy(call.kwargs['cls_score'], labels, reduction='none') * label_weights
     by_hand = (torch.where(matched, mu, 1.0) * per_roi).sum() / (label_weights > 0).sum()
@@ -170,4 +173,4 @@ def test_terms_that_need_the_teachers_network_are_refused(tmp_path):
         _model(other)
     without_matrix = DetDataSample(metainfo=dict(img_path='/x/img.png', img_shape=(96, 128)))
     with pytest.raises(KeyError, match="no 'homography_matrix'"):
-        _model(path).teacher_probs_on_rois(torch.tensor([[0, 1., 1., 5., 5.]]), [without_matrix])
+        _model(path).distiller.teacher.match(torch.tensor([[0, 1., 1., 5., 5.]]), [without_matrix])

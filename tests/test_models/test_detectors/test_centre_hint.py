@@ -24,7 +24,7 @@ def mixed_batch(model, seed=0):
 
 def test_one_training_step_is_finite_and_reaches_the_adapter():
     model = build(kd_cfg(distill=CENTRE_HINT))
-    adapter = model.distill_adapters[0]
+    adapter = model.distill_terms['hint'].adapters[0]
     assert (adapter.student_geometry, adapter.teacher_geometry) == ((16, 0), (16, 0))  # tiny ResNet-18
     model.train()
     inputs, samples = mixed_batch(model)
@@ -42,7 +42,7 @@ def test_hint_loss_is_the_mean_over_teacher_cells_on_each_real_image():
     inputs, samples = mixed_batch(model)
     losses = model.loss(inputs, samples)
     with torch.no_grad():  # train mode: the same batch statistics as in loss()
-        student = model.distill_adapters[0].conv(model.extract_feat(inputs)[0])
+        student = model.distill_terms['hint'].adapters[0].conv(model.extract_feat(inputs)[0])
         teacher = model.teacher.extract_feat(inputs)[0]
     assert student.shape[-2:] == teacher.shape[-2:] == (6, 8)  # same geometry: no resampling needed
     # teacher cells at 0, 16, .., 80 (rows) / 112 (columns); the 64x96 image keeps rows < 63.5, cols < 95.5
@@ -58,7 +58,7 @@ def test_pairs_at_other_strides_and_resolutions_and_given_geometries():
     model = build(kd_cfg(distill=dict(hints=[
         dict(student='backbone.layer2', teacher='backbone.layer3', align='centre'),
         dict(student=0, teacher=0, align='centre', student_geometry=(16, 8), teacher_geometry=[16, 0])])))
-    first, second = model.distill_adapters
+    first, second = model.distill_terms['hint'].adapters
     assert (first.student_geometry, first.teacher_geometry) == ((8, 0), (16, 0))
     assert (second.student_geometry, second.teacher_geometry) == ((16, 8), (16, 0))
     model.train()
@@ -69,7 +69,7 @@ def test_pairs_at_other_strides_and_resolutions_and_given_geometries():
     cfg.student_input_scale = 0.5
     half = build(cfg)
     # the student's (16, 0) on a half-size image is (32, 0.5) in the batch's pixels
-    assert tuple(half.distill_adapters[0].student_geometry) == (32, 0.5)
+    assert tuple(half.distill_terms['hint'].adapters[0].student_geometry) == (32, 0.5)
     half.train()
     inputs, samples = mixed_batch(half)
     assert math.isfinite(float(half.loss(inputs, samples)['loss_hint']))
@@ -80,7 +80,7 @@ def test_alexnet_student_and_vgg16_teacher_of_the_demo():
     cfg.teacher.allow_random_init = True
     cfg.distill = CENTRE_HINT
     model = build(cfg)
-    adapter = model.distill_adapters[0]
+    adapter = model.distill_terms['hint'].adapters[0]
     assert (adapter.student_geometry, adapter.teacher_geometry) == ((16, 15), (16, 7.5))
     torch.manual_seed(0)
     data = model.data_preprocessor(demo_mm_inputs(batch_size=1, image_shapes=[(3, 192, 256)], num_items=[2],

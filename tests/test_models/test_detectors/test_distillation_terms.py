@@ -23,7 +23,7 @@ def test_feature_family_losses_equal_an_independent_recomputation():
     model.train()
     assert list(model.distill_terms) == ['at', 'cwd', 'pkd']
     assert model.distillation_loss_keys == ('loss_at', 'loss_cwd', 'loss_pkd')
-    assert not model.distills_rpn and not model.distills_rcn
+    assert not model.distiller.uses_rpn and not model.distiller.uses_rcn
     inputs, samples = batch(model)
     losses = model.loss(inputs, copy.deepcopy(samples))
 

@@ -76,7 +76,7 @@ def test_hint_channels_that_cannot_match_without_adapter():
 def test_hint_by_module_path_builds_adapter_with_probed_channels():
     model = build(kd_cfg(distill=dict(hints=[dict(student='backbone.layer2', teacher='backbone.layer3',
                                                  align='resample')])))
-    conv = model.distill_adapters[0].conv
+    conv = model.distill_terms['hint'].adapters[0].conv
     assert (conv.in_channels, conv.out_channels) == (16, 64)
 
 
@@ -124,7 +124,7 @@ def test_teacher_input_scale_needs_resampling_alignment():
         build(cfg)
     cfg.distill = dict(rpn_align='resample', hints=[dict(student=0, teacher=0, align='resample')])
     model = build(cfg)
-    assert model.teacher_input_scale == 2.0
+    assert model.distiller.teacher.input_scale == 2.0
 
 
 def test_student_config_fields_are_the_plain_students():
@@ -152,8 +152,8 @@ def test_several_hint_pairs_each_get_an_adapter_and_add_up():
     model = build(kd_cfg(distill=dict(hints=[
         dict(student=0, teacher=0),
         dict(student='backbone.layer2', teacher='backbone.layer2', adapter='conv3x3')])))
-    assert len(model.distill_adapters) == 2
-    assert model.distill_adapters[1].conv.kernel_size == (3, 3)
+    assert len(model.distill_terms['hint'].adapters) == 2
+    assert model.distill_terms['hint'].adapters[1].conv.kernel_size == (3, 3)
     from kd_fixtures import batch
     model.train()
     inputs, samples = batch(model)

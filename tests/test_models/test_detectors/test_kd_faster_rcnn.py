@@ -135,7 +135,7 @@ def test_logged_losses_match_independent_computation():
         hard = model.roi_head.bbox_head.loss_cls(s_cls, r_labels, r_weights, avg_factor=(r_weights > 0).sum())
     assert float(losses['loss_cls']) == pytest.approx(0.5 * float(hard), rel=1e-4)
 
-    adapted = model.distill_adapters[0](s_feats[0], t_feats[0].shape[-2:])
+    adapted = model.distill_terms['hint'].adapters[0](s_feats[0], t_feats[0].shape[-2:])
     assert float(losses['loss_hint']) == pytest.approx(0.5 * float(((adapted - t_feats[0])**2).mean()), rel=1e-4)
 
 
@@ -155,7 +155,7 @@ def test_training_steps_leave_teacher_untouched_and_without_gradients():
     for key, value in model.teacher.state_dict().items():
         assert torch.equal(value, before[key]), f'teacher {key} changed'
     assert any(k.endswith('running_mean') for k in before)
-    assert model.distill_adapters[0].conv.weight.grad is not None
+    assert model.distill_terms['hint'].adapters[0].conv.weight.grad is not None
 
 
 def test_teacher_sees_its_own_normalisation_and_scale():
@@ -172,7 +172,7 @@ def test_teacher_sees_its_own_normalisation_and_scale():
     processed = model.data_preprocessor(data, True)
     inputs, samples = processed['inputs'], processed['data_samples']
 
-    teacher_inputs = model.teacher_inputs(inputs, samples)
+    teacher_inputs = model.distiller.teacher.inputs(inputs, samples)
 
     expected = F.interpolate(F.pad(raw / 255.0, (0, inputs.shape[-1] - 120, 0, inputs.shape[-2] - 90))[None],
                              scale_factor=2.0, mode='bilinear', align_corners=False)
@@ -189,7 +189,7 @@ def test_rpn_grid_alignment_crops_teacher_and_masks_uncovered_anchors():
     teacher_cls = torch.arange(2 * anchors * 5 * 4, dtype=torch.float32).reshape(2, anchors, 5, 4)
     teacher_reg = torch.randn(2, anchors * 4, 5, 4)
 
-    aligned_cls, aligned_reg, valid = model._align_teacher_rpn(([teacher_cls], [teacher_reg]), student_cls)
+    aligned_cls, aligned_reg, valid = model.distiller.teacher.on_student_grid(([teacher_cls], [teacher_reg]), student_cls)
 
     assert aligned_cls[0].shape == (2, anchors, 4, 5)
     assert torch.equal(aligned_cls[0][..., :4, :4], teacher_cls[..., :4, :4])  # same (i, j) -> same anchors
@@ -209,7 +209,7 @@ def test_switched_off_distillation_skips_the_teacher_and_keeps_adapters_in_the_g
     for key in ('loss_hint', 'loss_rpn_kd_cls', 'loss_rpn_kd_bbox', 'loss_rcn_kd_cls', 'loss_rcn_kd_bbox'):
         assert float(losses[key].detach()) == 0.0
     losses['loss_hint'].backward()
-    assert model.distill_adapters[0].conv.weight.grad is not None
+    assert model.distill_terms['hint'].adapters[0].conv.weight.grad is not None
 
 
 def test_a_checkpoint_saved_before_the_terms_were_modules_loads_its_hint_adapters():
@@ -220,4 +220,4 @@ def test_a_checkpoint_saved_before_the_terms_were_modules_loads_its_hint_adapter
     fresh = build(kd_cfg())
     fresh.load_state_dict(state, strict=True)
     assert torch.equal(fresh.distill_terms['hint'].adapters[0].conv.weight, state['distill_adapters.0.conv.weight'])
-    assert fresh.distill_adapters[0] is fresh.distill_terms['hint'].adapters[0]
+    

@@ -114,7 +114,7 @@ def test_rpn_grid_pairs_student_anchors_with_every_second_teacher_position():
     student_cls = [torch.zeros(1, anchors, 3, 4)]
     teacher_cls = torch.randn(1, anchors, 6, 8)
     teacher_reg = torch.randn(1, anchors * 4, 6, 8)
-    aligned_cls, aligned_reg, valid = kd._align_teacher_rpn(([teacher_cls], [teacher_reg]), student_cls)
+    aligned_cls, aligned_reg, valid = kd.distiller.teacher.on_student_grid(([teacher_cls], [teacher_reg]), student_cls)
     assert torch.equal(aligned_cls[0], teacher_cls[..., ::2, ::2]) and valid is None
     assert torch.equal(aligned_reg[0], teacher_reg[..., ::2, ::2])
     # the student's anchor (i, j, a) is the teacher's (2i, 2j, a) halved: the same box of the scene

@@ -144,7 +144,7 @@ def test_two_different_teachers_give_the_weighted_hint_and_the_ensemble_soft_tar
     narrow = dict(config=dict(model=narrow_cfg), allow_random_init=True, weight=1.0,
                   hints=[dict(student=0, teacher=0, adapter='conv1x1')])
     model = build(_ensemble_cfg([wide, narrow]))
-    assert model.teacher_weights == (0.75, 0.25)
+    assert model.distiller.teacher.weights == (0.75, 0.25)
     assert model.distill_terms['hint_teacher1'].adapters[0].conv.out_channels == 16
     model.train()
     inputs, samples = batch(model)
@@ -152,7 +152,7 @@ def test_two_different_teachers_give_the_weighted_hint_and_the_ensemble_soft_tar
     with torch.no_grad():
         losses = model.loss(inputs, copy.deepcopy(samples))
         student_map = model.extract_feat(inputs)[0]
-        teacher_maps = [t.extract_feat(model.teacher_inputs(inputs, samples))[0] for t in model.teachers]
+        teacher_maps = [m.network.extract_feat(m.inputs(inputs, samples))[0] for m in model.distiller.teacher.members]
     expected_hint = sum(weight * term.loss(term.adapters[0](student_map, maps.shape[-2:]), maps)
                         for weight, term, maps in zip((0.75, 0.25), (hint, hint1), teacher_maps))
     assert torch.allclose(losses['loss_hint'], expected_hint, rtol=1e-5)
@@ -166,7 +166,7 @@ def test_a_teacher_with_no_hints_teaches_through_the_heads_only():
     torch.manual_seed(0)
     model = build(_ensemble_cfg([_teacher(weight=3.0), dict(other, weight=1.0)]))
     assert 'hint_teacher1' not in model.distill_terms
-    assert model.teacher_weights == (0.75, 0.25) and model.feature_teacher_weights == (1.0, 0.0)
+    assert model.distiller.teacher.weights == (0.75, 0.25) and model.distiller.teacher.feature_weights == (1.0, 0.0)
     model.train()
     inputs, samples = batch(model)
     hint = model.distill_terms['hint']
@@ -174,7 +174,7 @@ def test_a_teacher_with_no_hints_teaches_through_the_heads_only():
         torch.manual_seed(1)  # the same sampled anchors and RoIs as the comparison below
         losses = model.loss(inputs, copy.deepcopy(samples))
         student_map = model.extract_feat(inputs)[0]
-        teacher_map = model.teachers[0].extract_feat(model.teacher_inputs(inputs, samples))[0]
+        teacher_map = model.teachers[0].extract_feat(model.distiller.teacher.members[0].inputs(inputs, samples))[0]
     expected_hint = hint.loss(hint.adapters[0](student_map, teacher_map.shape[-2:]), teacher_map)
     assert torch.allclose(losses['loss_hint'], expected_hint, rtol=1e-5)
     assert all(torch.isfinite(losses[key]) for key in LOSS_KEYS)
@@ -238,15 +238,15 @@ def test_unlabeled_images_get_the_teachers_detections_above_the_threshold():
     samples[1].set_metainfo(dict(unlabeled=True))
     with torch.no_grad():
         expected = single.teacher.predict(inputs[1:], [samples[1].clone()], rescale=False)[0].pred_instances
-    out = single.with_pseudo_labels(inputs, samples)
+    out = single.distiller.step(inputs, samples, 1.0).samples
     assert out[0] is samples[0]
     assert len(expected) > 0 and torch.equal(out[1].gt_instances.bboxes, expected.bboxes)
     assert torch.equal(out[1].gt_instances.labels, expected.labels)
-    merged = double.with_pseudo_labels(inputs, samples)[1].gt_instances
+    merged = double.distiller.step(inputs, samples, 1.0).samples[1].gt_instances
     order = lambda boxes: boxes[torch.argsort(boxes[:, 0] * 1e4 + boxes[:, 1])]  # noqa: E731
     assert torch.allclose(order(merged.bboxes), order(expected.bboxes))
     single.pseudo_label_thr = 1.0
-    assert len(single.with_pseudo_labels(inputs, samples)[1].gt_instances) == 0
+    assert len(single.distiller.step(inputs, samples, 1.0).samples[1].gt_instances) == 0
     single.train()
     losses = single.loss(inputs, samples)  # a step with the unlabeled sample trains
     assert all(torch.isfinite(losses[key]) for key in LOSS_KEYS)

@@ -81,7 +81,7 @@ def test_soft_only_keeps_the_distillation_terms_and_drops_the_hard_losses_of_unl
         assert torch.allclose(_total(soft_only[key]), hard_alone[key], rtol=1e-6, atol=1e-8), key
     # unmasked, the empty image counts (random weights score every anchor near 0.5, so not every key moves)
     assert any(not torch.allclose(_total(reference[key]), hard_alone[key], rtol=1e-4) for key in HARD_KEYS)
-    assert model.with_pseudo_labels(inputs, samples) is samples  # no teacher detections as ground truth
+    assert model.distiller.step(inputs, samples, 1.0).samples is samples  # no teacher detections as ground truth
 
 
 def test_pseudo_labels_only_trains_the_plain_student_on_the_teachers_boxes():
@@ -92,7 +92,7 @@ def test_pseudo_labels_only_trains_the_plain_student_on_the_teachers_boxes():
     torch.manual_seed(0)
     model = build(cfg)
     inputs, samples = _unlabeled_batch(model)
-    labelled = model.with_pseudo_labels(inputs, samples)
+    labelled = model.distiller.step(inputs, samples, 1.0).samples
     assert len(labelled[1].gt_instances) > 0
     torch.manual_seed(0)
     plain = build(student_cfg())

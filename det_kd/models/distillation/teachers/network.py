@@ -100,7 +100,7 @@ class NetworkTeacher(TeacherKind):
         feats, maps = extract_maps(self.network, layers, inputs, 'teacher')
         outputs = TeacherOutputs(maps=[dict(zip(layers, maps))])
         if request.student_rpn_cls is not None:
-            outputs.rpn = self._on_student_grid(self.network.rpn_head(feats), request.student_rpn_cls)
+            outputs.rpn = self.on_student_grid(self.network.rpn_head(feats), request.student_rpn_cls)
         if request.rois is not None:
             rois = request.rois.clone()
             rois[:, 1:] *= self.resolution_ratio
@@ -158,7 +158,7 @@ class NetworkTeacher(TeacherKind):
         return not (torch.equal(student_pre.mean, teacher_pre.mean) and torch.equal(student_pre.std, teacher_pre.std)
                     and student_pre._channel_conversion == teacher_pre._channel_conversion)
 
-    def _on_student_grid(self, teacher_rpn: tuple, student_cls: List[Tensor]) -> tuple:
+    def on_student_grid(self, teacher_rpn: tuple, student_cls: List[Tensor]) -> tuple:
         """Teacher RPN maps on the student's anchor grid, and which student anchors the teacher covers.
 
         Returns:
