@@ -140,7 +140,7 @@ def test_half_resolution_student_is_its_plain_config_at_half_the_teachers_size(k
         assert _resize_scale(teacher, loader) == teacher_scale  # the KD pipeline is the teacher's
         assert all(abs(t / 2 - s) <= 0.5 for t, s in zip(teacher_scale, student_scale))
     cfg, model = _build(kd_config)
-    assert model.teacher_resolution_ratio == 2.0
+    assert model.distiller.teacher.resolution_ratio == 2.0
 
 
 def test_distillation_configs_run_the_diagnostics_hook():

@@ -8,7 +8,7 @@
 In one run, on one fixed batch, each iteration times in turn
 
 (a) the plain student's ``train_step`` (preprocessor, forward, losses, backward, optimizer step),
-(b) ``KDFasterRCNN.teacher_forward`` (no_grad: teacher features, RPN maps, RoI head on the RoIs a student
+(b) the teacher kind's ``forward`` (no_grad: teacher features, RPN maps, RoI head on the RoIs a student
     step sampled),
 (c) the distillation detector's ``train_step``,
 

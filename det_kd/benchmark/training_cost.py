@@ -4,8 +4,9 @@ Three calls are timed side by side, interleaved iteration by iteration, on one f
 
 (a) ``student_step``: ``train_step`` (data preprocessor, forward and losses, backward, optimizer step) of
     the plain student (the distillation config's student, as a ``FasterRCNN``);
-(b) ``teacher_forward``: ``KDFasterRCNN.teacher_forward`` itself under ``no_grad`` (teacher features,
-    RPN maps and the RoI head on the RoIs a student step sampled), on the preprocessed batch;
+(b) ``teacher_forward``: the teacher's ``forward`` itself (teacher features, RPN maps on the student's anchor
+    grid and the RoI head on the RoIs a student step sampled: the request a distillation step makes), on the
+    preprocessed batch;
 (c) ``distillation_step``: ``train_step`` of the ``KDFasterRCNN`` built from the same config.
 
 With an ideal implementation (c) costs (a) + (b): the student's own step plus one teacher forward, no
@@ -28,12 +29,13 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.optim import OptimWrapper, build_optim_wrapper
-from torch import Tensor, nn
+from torch import nn
 
 from mmdet.registry import MODELS
 
 from ..models.detectors import DISTILLATION_ONLY_PREFIXES, KDFasterRCNN
-from ..models.distillation.recorders import MethodCallRecorder
+from ..models.distillation.student_record import StudentRecord
+from ..models.distillation.teachers import TeacherRequest
 from ..models.distillation.teacher import load_teacher_model_config, single_teacher
 from ..synthetic import SceneConfig, generate_scene
 from .latency import LatencySummary, Synchronize, device_synchronizer, time_interleaved, timed_call
@@ -43,7 +45,7 @@ from .models import drop_pretrained_init, replace_roi_pool
 #: The three timed calls, in the order they run within an iteration.
 STEPS = ('student_step', 'teacher_forward', 'distillation_step')
 #: The teacher-forward call as it is timed inside the distillation step's breakdown.
-TEACHER_FORWARD_SECTION = 'teacher forward (teacher_forward)'
+TEACHER_FORWARD_SECTION = 'teacher forward (teacher kind forward)'
 
 
 # ------------------------------------------------------------------ configs
@@ -190,10 +192,8 @@ class TrainingCostSetup:
         student_optim (OptimWrapper): The student's optimizer wrapper.
         distiller_optim (OptimWrapper): The distiller's optimizer wrapper.
         batch (dict): The collated training batch.
-        teacher_batch (dict): ``distiller.data_preprocessor(batch, True)``: what ``teacher_forward`` gets.
-        rois (Tensor, optional): RoIs sampled by a student step, for the teacher's RoI head; None when RCN
-            distillation is off.
-        rpn_on (bool): Whether RPN distillation is on (the teacher runs its RPN head).
+        request (TeacherRequest): What the teacher answers in (b): the preprocessed batch and what a student
+            step recorded (its RPN maps and anchor targets, its sampled RoIs and their targets).
     """
 
     student: nn.Module
@@ -201,9 +201,7 @@ class TrainingCostSetup:
     student_optim: OptimWrapper
     distiller_optim: OptimWrapper
     batch: dict
-    teacher_batch: dict
-    rois: Optional[Tensor]
-    rpn_on: bool
+    request: TeacherRequest
 
 
 def copy_student_weights(student: nn.Module, distiller: KDFasterRCNN) -> None:
@@ -218,11 +216,14 @@ def copy_student_weights(student: nn.Module, distiller: KDFasterRCNN) -> None:
         raise ValueError(f'student and distiller differ: missing {missing[:8]}, unexpected {unexpected[:8]}')
 
 
-def record_student_rois(student: nn.Module, optim_wrapper: OptimWrapper, batch: dict) -> Tensor:
-    """Runs one student training step and returns the RoIs its box head was trained on."""
-    with MethodCallRecorder(student.roi_head.bbox_head, 'loss_and_target') as recorder:
+def record_teacher_request(student: nn.Module, optim_wrapper: OptimWrapper, batch: dict,
+                           distiller: KDFasterRCNN) -> TeacherRequest:
+    """Runs one student training step and returns what the distiller's teacher would be asked on it."""
+    with StudentRecord(student, [], distiller.distiller.uses_rpn, distiller.distiller.uses_rcn) as record:
         student.train_step(batch, optim_wrapper)
-    return recorder.kwargs['rois']
+    with torch.no_grad():
+        teacher_batch = distiller.data_preprocessor(batch, True)
+    return distiller.distiller.teacher_request(teacher_batch['inputs'], teacher_batch['data_samples'], record)
 
 
 def build_training_setup(kd_cfg: Config,
@@ -270,17 +271,13 @@ def build_training_setup(kd_cfg: Config,
     distiller.to(device).train()
     student_optim = build_optim_wrapper(student, copy.deepcopy(kd_cfg.optim_wrapper))
     distiller_optim = build_optim_wrapper(distiller, copy.deepcopy(kd_cfg.optim_wrapper))
-    with torch.no_grad():
-        teacher_batch = distiller.data_preprocessor(batch, True)
     return TrainingCostSetup(
         student=student,
         distiller=distiller,
         student_optim=student_optim,
         distiller_optim=distiller_optim,
         batch=batch,
-        teacher_batch=teacher_batch,
-        rois=record_student_rois(student, student_optim, batch) if distiller.distills_rcn else None,
-        rpn_on=distiller.distills_rpn)
+        request=record_teacher_request(student, student_optim, batch, distiller))
 
 
 def step_functions(setup: TrainingCostSetup) -> Dict[str, Callable[[], object]]:
@@ -291,9 +288,8 @@ def step_functions(setup: TrainingCostSetup) -> Dict[str, Callable[[], object]]:
 
     def teacher_forward() -> dict:
         # In the distiller's optimizer context, as inside its train_step (fp16 autocast under AMP).
-        inputs, samples = setup.teacher_batch['inputs'], setup.teacher_batch['data_samples']
         with setup.distiller_optim.optim_context(setup.distiller):
-            return setup.distiller.teacher_forward(inputs, samples, setup.rpn_on, setup.rois)
+            return setup.distiller.distiller.teacher.forward(setup.request)
 
     def distillation_step() -> dict:
         return setup.distiller.train_step(setup.batch, setup.distiller_optim)
@@ -396,30 +392,29 @@ def _train_step_sections(model: nn.Module, optim_wrapper: OptimWrapper) -> Dict[
 
 
 def _teacher_sections(distiller: KDFasterRCNN) -> Dict[str, Tuple[object, str]]:
-    """Sections of ``teacher_forward``, in (b) and inside (c)'s loss."""
+    """Sections of the teacher's ``forward``, in (b) and inside (c)'s loss."""
     teacher = distiller.teacher
     return {
-        TEACHER_FORWARD_SECTION: (distiller, 'teacher_forward'),
+        TEACHER_FORWARD_SECTION: (distiller.distiller.teacher, 'forward'),
         '    teacher backbone (extract_feat)': (teacher, 'extract_feat'),
         '    teacher RPN head (forward)': (teacher.rpn_head, 'forward'),
         '    teacher RoI head (_bbox_forward)': (teacher.roi_head, '_bbox_forward'),
+        '    teacher RPN on the student\'s anchors (on_student_grid)': (distiller.distiller.teacher, 'on_student_grid'),
     }
 
 
-#: The teacher RPN's alignment to the student's anchors, timed with the terms (it exists only for them).
-RPN_ALIGNMENT_SECTION = '  teacher RPN alignment (_align_teacher_rpn)'
 #: Every distillation term of ``KDFasterRCNN.distill_terms`` is timed as ``'  term <name> (<type>)'``.
 TERM_SECTION_PREFIX = '  term '
 
 
 def is_distillation_section(name: str) -> bool:
-    """Whether a section of (c) is distillation work the student step (a) does not do (terms, alignment)."""
-    return name == RPN_ALIGNMENT_SECTION or name.startswith(TERM_SECTION_PREFIX)
+    """Whether a section of (c) is distillation work the student step (a) does not do (the terms)."""
+    return name.startswith(TERM_SECTION_PREFIX)
 
 
 def _distillation_term_sections(distiller: KDFasterRCNN) -> Dict[str, Tuple[object, str]]:
-    """The distillation terms inside (c)'s loss: the RPN alignment and each term's forward."""
-    sections = {RPN_ALIGNMENT_SECTION: (distiller, '_align_teacher_rpn')}
+    """The distillation terms inside (c)'s loss: each term's forward."""
+    sections = {}
     for name, term in distiller.distill_terms.items():
         sections[f'{TERM_SECTION_PREFIX}{name} ({type(term).__name__})'] = (term, 'forward')
     return sections

@@ -51,7 +51,6 @@ def test_overhead_split_adds_up():
         update: 40.0,
         TEACHER_FORWARD_SECTION: 52.0,
         '  term hint (HintTerm)': 5.0,
-        '  teacher RPN alignment (_align_teacher_rpn)': 0.0,
         '  term rpn_cls (RPNSoftClassTerm)': 2.0,
         '  term rpn_reg (RPNBoundedRegressionTerm)': 1.0,
         '  term rcn_cls (RCNSoftClassTerm)': 2.0

@@ -51,7 +51,7 @@ def test_distillation_step_under_bf16_autocast(float32_mmcv_cpu_ops):
     data = demo_mm_inputs(batch_size=2, image_shapes=[(3, 120, 160)] * 2, num_items=[2, 2], num_classes=5)
     data = model.data_preprocessor(data, True)
     adapter_dtypes = {}
-    model.distill_adapters[0].register_forward_hook(
+    model.distill_terms['hint'].adapters[0].register_forward_hook(
         lambda module, args, output: adapter_dtypes.update(student=args[0].dtype, output=output.dtype))
 
     with torch.autocast('cpu', dtype=torch.bfloat16):

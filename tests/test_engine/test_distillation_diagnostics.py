@@ -35,7 +35,7 @@ def _measured_step(model, inputs, samples):
             MethodCallRecorder(model.rpn_head, 'get_targets') as rpn_targets, \
             MethodCallRecorder(model.roi_head.bbox_head, 'loss_and_target') as rcn_call, \
             MethodCallRecorder(model.teacher.roi_head, '_bbox_forward') as teacher_rcn, \
-            MethodCallRecorder(model.loss_hint, 'forward') as hint_call:
+            MethodCallRecorder(model.distill_terms['hint'].loss, 'forward') as hint_call:
         losses = model.loss(inputs, samples)
     return losses, probe.result, SimpleNamespace(rpn_targets=rpn_targets.result, rcn_call=rcn_call,
                                                  teacher_rcn=teacher_rcn.result, hint_args=hint_call.args,
@@ -232,7 +232,7 @@ def test_hook_warns_about_a_bad_teacher_and_writes_the_json(tmp_path, monkeypatc
     # A random teacher that calls every RoI background; an RPN bbox term with no weight; an RCN bound
     # that never opens (margin -1e6: not a valid setting, so set after the build).
     model = build(kd_cfg(distill=dict(rpn_reg=dict(nu=1e-7))))
-    model.rcn_kd_reg.margin = -1e6
+    model.distill_terms['rcn_reg'].loss.margin = -1e6
     with torch.no_grad():
         model.teacher.roi_head.bbox_head.fc_cls.bias[-1] = 20.0
     model.train()

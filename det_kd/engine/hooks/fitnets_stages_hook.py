@@ -12,7 +12,7 @@ class FitNetsStagesHook(Hook):
     """Stage 1 for the first ``hint_epochs`` epochs, stage 2 after.
 
     Stage 1 trains only the student's layers up to its guided layers and the adapters, on the feature terms
-    (``distill.loss_hint`` and any feature term of ``distill.terms``): ``KDFasterRCNN.hint_stage_loss``.
+    (``distill.loss_hint`` and any feature term of ``distill.terms``): ``Distiller.feature_losses``.
     Stage 2 trains the whole student with every configured term (the paper's, at the schedule of
     ``DistillationScheduleHook``). The stage follows the epoch, so a resumed run continues in the right one.
     Under DDP stage 1 leaves the heads without gradient: wrap the model with

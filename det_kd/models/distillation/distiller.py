@@ -131,15 +131,8 @@ class Distiller:
             losses.update(self._zero_losses())
             return losses
         record = step.record
-        request = TeacherRequest(step.inputs, step.samples, self._all_teacher_layers())
-        rpn = record.rpn_outputs if self.uses_rpn else None
-        if rpn is not None:
-            request.student_rpn_cls, request.rpn_targets = rpn[0], record.rpn_targets
-            request.rpn_temperature = self.temperature('rpn_cls')
-        rcn_call = record.rcn_call if self.uses_rcn else None
-        if rcn_call is not None:
-            request.rois, request.rcn_targets = rcn_call.kwargs['rois'], rcn_call.result['bbox_targets']
-            request.rcn_temperature = self.temperature('rcn_cls')
+        request = self.teacher_request(step.inputs, step.samples, record)
+        rpn, rcn_call = record.rpn_outputs, record.rcn_call
         answer = self.teacher.forward(request)
         inputs = self._inputs(step, record.maps, answer)
         if rpn is not None:
@@ -156,6 +149,17 @@ class Distiller:
         if probe is not None:  # DistillationDiagnosticsHook measures this step
             probe.measure(losses, inputs)
         return losses
+
+    def teacher_request(self, inputs: Tensor, samples: SampleList, record: StudentRecord) -> TeacherRequest:
+        """What the teacher must answer for a batch whose student step ``record`` holds."""
+        request = TeacherRequest(inputs, samples, self._all_teacher_layers())
+        if record.rpn_outputs is not None:
+            request.student_rpn_cls, request.rpn_targets = record.rpn_outputs[0], record.rpn_targets
+            request.rpn_temperature = self.temperature('rpn_cls')
+        if record.rcn_call is not None:
+            request.rois, request.rcn_targets = record.rcn_call.kwargs['rois'], record.rcn_call.result['bbox_targets']
+            request.rcn_temperature = self.temperature('rcn_cls')
+        return request
 
     def feature_losses(self, step: DistillationStep) -> Dict[str, Any]:
         """FitNets stage 1: only the feature terms, on the student's features (no head, no hard loss)."""
