@@ -16,7 +16,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmdet.structures import SampleList
 from torch import Tensor, nn
 
-from ..feature_maps import HintLayer
+from ..feature_maps import HintLayer, probe_maps, unique_layers
+from ..receptive_field import Geometry, feature_geometry
+from ..student_view import rescale_batch
 
 #: What a kind may give the terms.
 OUTPUTS = {
@@ -102,8 +104,8 @@ class TeacherKind:
 
     Subclasses set :attr:`provides` and implement :meth:`forward`; a kind made of networks also lists them in
     :meth:`networks` (they follow the student's device and stay in eval mode), gives :meth:`feature_sources`,
-    checks each term against its networks in :meth:`check_term` and builds the feature terms' adapters in
-    :meth:`build_adapters`; a kind that can label images implements :meth:`detections`.
+    checks each term against its networks in :meth:`check_term` and may read its maps for the feature terms'
+    adapters in :meth:`probe_teacher_maps`; a kind that can label images implements :meth:`detections`.
 
     Args:
         context (TeacherContext): The student it teaches.
@@ -113,6 +115,8 @@ class TeacherKind:
     provides = frozenset(OUTPUTS)
     #: Whether every RoI gets class scores (False: :meth:`rcn_coverage` says which do).
     covers_every_roi = True
+    #: The teacher sees the batch resized by this factor.
+    input_scale = 1.0
 
     def __init__(self, context: TeacherContext, name: str = 'KDFasterRCNN.teacher') -> None:
         self.context = context
@@ -133,8 +137,41 @@ class TeacherKind:
             raise ValueError(f'{where}: {type(term).__name__} needs the teacher\'s {" and ".join(missing)}; '
                              f'{self.name} ({type(self).__name__}) has none')
 
+    @property
+    def resolution_ratio(self) -> float:
+        """Teacher pixels per student pixel (the teacher sees the batch at ``input_scale``)."""
+        return self.input_scale / self.context.student_input_scale
+
     def build_adapters(self, terms: Sequence[nn.Module], probe: Tensor) -> None:
-        """Builds the adapters of the feature terms (each with its ``teacher_index``) from a ``probe`` image."""
+        """Builds the adapters of the feature terms (each compares the student with the source of its
+        ``teacher_index``) from the maps both sides give on ``probe``, a zero image in the batch's frame (channel
+        counts are read there). With ``align='centre'`` each side's receptive-field geometry is the pair's given
+        one or measured (:meth:`teacher_geometry`), converted to the batch's pixels."""
+        student, scale = self.context.student, self.context.student_input_scale
+        for source in self.feature_sources():
+            chosen = [term for term in terms if term.teacher_index == source.index]
+            if not chosen:
+                continue
+            student_layers = unique_layers([layer for term in chosen for layer in term.student_layers()])
+            teacher_layers = unique_layers([layer for term in chosen for layer in term.teacher_layers()])
+            student_maps = dict(zip(student_layers, probe_maps(student, student_layers,
+                                                               rescale_batch(probe, [], scale)[0], 'student')))
+            teacher_maps = self.probe_teacher_maps(source.index, teacher_layers, probe)
+            measure = lambda owner, layer: (self.teacher_geometry(layer) if owner == 'teacher'  # noqa: E731
+                                            else feature_geometry(student, layer, 'student'))
+            for term in chosen:
+                term.build_adapters(student_maps, teacher_maps, measure,
+                                    dict(student=scale, teacher=self.input_scale), self.resolution_ratio)
+
+    def probe_teacher_maps(self, index: int, layers: List[HintLayer], probe: Tensor) -> Dict[HintLayer, Tensor]:
+        """``{layer: map}`` of feature source ``index`` on ``probe`` (default: what :meth:`forward` answers)."""
+        request = TeacherRequest(probe, [], [layers if i == index else [] for i in range(index + 1)])
+        return self.forward(request).maps[index]
+
+    def teacher_geometry(self, layer: HintLayer) -> Geometry:
+        """The receptive-field geometry of a teacher layer, for ``align='centre'`` pairs that give none."""
+        raise ValueError(f"{self.name}: align='centre' needs the pair's teacher_geometry=(stride, offset): a "
+                         f'{type(self).__name__} has no network to measure')
 
     def forward(self, request: TeacherRequest) -> TeacherOutputs:
         raise NotImplementedError(f'{type(self).__name__} must implement forward(request) -> TeacherOutputs')

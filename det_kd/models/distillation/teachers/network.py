@@ -1,6 +1,6 @@
 """One trained detector as the teacher: its maps, its RPN on the student's anchors, its RoI head on the student's
 RoIs, its detections."""
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -9,9 +9,8 @@ from mmdet.structures import SampleList
 from torch import Tensor, nn
 
 from ....utils.settings import check_number
-from ..feature_maps import extract_maps, probe_maps, unique_layers
-from ..receptive_field import feature_geometry
-from ..student_view import rescale_batch
+from ..feature_maps import HintLayer, extract_maps, probe_maps
+from ..receptive_field import Geometry, feature_geometry
 from ..teacher import build_teacher
 from .base import FeatureSource, NetworkPair, TeacherContext, TeacherKind, TeacherOutputs, TeacherRequest
 
@@ -59,11 +58,6 @@ class NetworkTeacher(TeacherKind):
         return [FeatureSource(self.index, 1.0, self.name)]
 
     @property
-    def resolution_ratio(self) -> float:
-        """Teacher pixels per student pixel: the student's RoIs are scaled by it for the teacher's RoI head."""
-        return self.input_scale / self.context.student_input_scale
-
-    @property
     def pair(self) -> NetworkPair:
         return NetworkPair(self.context.student, self.network, self.resolution_ratio, self.context.rpn_align)
 
@@ -71,26 +65,11 @@ class NetworkTeacher(TeacherKind):
         super().check_term(term, where)
         term.check_compatibility(self.pair)
 
-    def build_adapters(self, terms: Sequence[nn.Module], probe: Tensor) -> None:
-        """Reads the paired layers' channels on ``probe`` (a zero image in the batch's frame) and builds the
-        adapters of ``terms`` that compare with this network. With ``align='centre'`` each side's receptive-field
-        geometry is the pair's given one or measured, converted to the batch's pixels."""
-        terms = [term for term in terms if term.teacher_index == self.index]
-        if not terms:
-            return
-        student = self.context.student
-        student_layers = unique_layers([layer for term in terms for layer in term.student_layers()])
-        teacher_layers = unique_layers([layer for term in terms for layer in term.teacher_layers()])
-        student_maps = dict(zip(student_layers, probe_maps(
-            student, student_layers, rescale_batch(probe, [], self.context.student_input_scale)[0], 'student')))
-        teacher_maps = dict(zip(teacher_layers, probe_maps(self.network, teacher_layers, self._resize(probe),
-                                                           'teacher')))
-        models = dict(student=student, teacher=self.network)
-        scales = dict(student=self.context.student_input_scale, teacher=self.input_scale)
-        for term in terms:
-            term.build_adapters(student_maps, teacher_maps,
-                                lambda owner, layer: feature_geometry(models[owner], layer, owner), scales,
-                                self.resolution_ratio)
+    def probe_teacher_maps(self, index: int, layers: List[HintLayer], probe: Tensor) -> Dict[HintLayer, Tensor]:
+        return dict(zip(layers, probe_maps(self.network, layers, self._resize(probe), 'teacher')))
+
+    def teacher_geometry(self, layer: HintLayer) -> Geometry:
+        return feature_geometry(self.network, layer, 'teacher')
 
     # ------------------------------------------------------------------ one step
     @torch.no_grad()
