@@ -6,6 +6,7 @@ import glob
 import os.path as osp
 import tempfile
 
+import numpy as np
 import pytest
 import torch
 from mmdet.registry import DATASETS, MODELS
@@ -52,8 +53,10 @@ def _num_classes(dataset: dict) -> int:
 
 
 def _empty_teacher_results(classes: tuple) -> str:
+    """A results file of the classes with no detection on the two images the step test feeds."""
     path = osp.join(tempfile.mkdtemp(), 'teacher_results.json')
-    write_teacher_results(path, classes, [], [])
+    write_teacher_results(path, classes, [dict(id=i, file_name=f'img{i}.png', width=160, height=128) for i in range(2)],
+                          [])
     return path
 
 
@@ -165,3 +168,25 @@ def test_distillation_configs_name_the_teacher_only_inside_the_model():
     for config in kd_configs:
         cfg = Config.fromfile(osp.join(CONFIG_ROOT, config))
         assert not {'teacher_checkpoint', 'teacher_config'} & set(cfg.keys()), config
+
+
+#: The distillation configs at CPU-demo width (the full-width ones need CUDA's RoIPool and minutes on a CPU).
+KD_DEMO_WIDTH_CONFIGS = [c for c in CONFIGS if 'w0.25' in c and 'teacher' in Config.fromfile(osp.join(CONFIG_ROOT, c)).model]
+
+
+@pytest.mark.parametrize('config', KD_DEMO_WIDTH_CONFIGS)
+def test_distillation_config_steps_with_finite_losses(config):
+    """Every distillation config (random-weight teachers; a black-box one an empty results file) trains one step
+    on two small images with finite losses, and every term it configures logs its loss."""
+    _, model = _build(config)
+    torch.manual_seed(0)
+    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 160)] * 2, num_items=[2, 1],
+                            num_classes=model.roi_head.bbox_head.num_classes)
+    for index, sample in enumerate(packed['data_samples']):
+        sample.set_metainfo(dict(img_path=f'img{index}.png', homography_matrix=np.eye(3, dtype=np.float32)))
+    model.train()
+    data = model.data_preprocessor(packed, True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert set(model.distillation_loss_keys) <= set(losses)
+    loss, _ = model.parse_losses(losses)
+    assert torch.isfinite(loss), {key: value for key, value in losses.items() if 'loss' in key}

@@ -10,10 +10,9 @@ from torch import Tensor, nn
 
 from ...utils.settings import check_number
 from ..distillation.distiller import Distiller
-from ..distillation.hint_pairs import HINT_PAIR_KEYS  # noqa: F401  (re-exported)
 from ..distillation.student_view import rescale_batch
 from ..distillation.teachers import TeacherContext, build_teacher_kind
-from ..distillation.term_config import PAPER_DISTILL_DEFAULTS, PAPER_TERMS, merge_distill_defaults  # noqa: F401
+from ..distillation.term_config import PAPER_DISTILL_DEFAULTS, merge_distill_defaults  # noqa: F401  (re-exported)
 from ..distillation.terms import FeatureDistillationTerm
 
 #: State-dict prefixes that exist only for distillation; ``tools/export_student.py`` drops them

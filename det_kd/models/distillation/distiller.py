@@ -6,7 +6,7 @@ It owns no network: the student is the detector that calls it, the teacher a
 """
 import contextlib
 import dataclasses
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import torch
 from mmdet.structures import SampleList
@@ -16,12 +16,12 @@ from ...datasets.unlabeled_images import unlabeled_indices
 from .covered_roi_weighting import CoveredRoIWeighting
 from .feature_maps import HintLayer, extract_maps, unique_layers
 from .hard_loss_mask import HardLossMask
-from .student_view import rescale_batch
 from .student_record import StudentRecord
+from .student_view import rescale_batch
 from .teachers.base import TeacherKind, TeacherOutputs, TeacherRequest
 from .term_config import build_terms
-from .unlabeled import with_pseudo_labels
 from .terms import DistillationInputs, FeatureDistillationTerm, RCNOutputs, RPNOutputs
+from .unlabeled import with_pseudo_labels
 
 #: The student's loss that a soft RoI classification term weighs per RoI when the teacher covers only some RoIs.
 ROI_CLASSIFICATION_LOSS = 'loss_cls'

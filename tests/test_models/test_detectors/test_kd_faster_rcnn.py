@@ -189,7 +189,8 @@ def test_rpn_grid_alignment_crops_teacher_and_masks_uncovered_anchors():
     teacher_cls = torch.arange(2 * anchors * 5 * 4, dtype=torch.float32).reshape(2, anchors, 5, 4)
     teacher_reg = torch.randn(2, anchors * 4, 5, 4)
 
-    aligned_cls, aligned_reg, valid = model.distiller.teacher.on_student_grid(([teacher_cls], [teacher_reg]), student_cls)
+    teacher = model.distiller.teacher
+    aligned_cls, aligned_reg, valid = teacher.on_student_grid(([teacher_cls], [teacher_reg]), student_cls)
 
     assert aligned_cls[0].shape == (2, anchors, 4, 5)
     assert torch.equal(aligned_cls[0][..., :4, :4], teacher_cls[..., :4, :4])  # same (i, j) -> same anchors
