@@ -7,7 +7,7 @@ reads the channel counts and, for ``align='centre'``, the receptive-field geomet
 :meth:`~FeatureDistillationTerm.pair_loss` over the pairs. The paper's hint and the feature-distillation
 family (attention transfer, CWD, PKD) differ only in ``pair_loss``.
 """
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from torch import Tensor, nn
 
@@ -56,6 +56,8 @@ class FeatureDistillationTerm(DistillationTerm):
         defaults = {} if self.default_adapter is None else {'adapter': self.default_adapter}
         self.pairs: List[Dict] = [dict(defaults, **pair) for pair in checked]
         self.adapters = nn.ModuleList()
+        #: Per pair, ``(student channels after the adapter, teacher channels)`` (set with the adapters).
+        self.pair_channels: List[Tuple[int, int]] = []
 
     def student_layers(self) -> List[HintLayer]:
         return [pair['student'] for pair in self.pairs]
@@ -80,7 +82,7 @@ class FeatureDistillationTerm(DistillationTerm):
                 geometries are converted to the batch's pixels with it.
             resolution_ratio: Teacher pixels per student pixel (``align='pad'`` needs 1).
         """
-        adapters = []
+        adapters, channels = [], []
         for index, pair in enumerate(self.pairs):
             name = self.pair_name(index)
             align = pair.get('align', 'pad')
@@ -104,7 +106,14 @@ class FeatureDistillationTerm(DistillationTerm):
                 out_channels = in_channels
             adapters.append(HintAdapter(in_channels, out_channels, adapter=adapter, align=align, name=name,
                                         **geometries))
+            channels.append((out_channels, teacher_maps[pair['teacher']].shape[1]))
         self.adapters = nn.ModuleList(adapters)
+        self.pair_channels = channels
+        self.build_pair_modules()
+
+    def build_pair_modules(self) -> None:
+        """Builds a term's own learnable modules per pair once :attr:`pair_channels` is known (e.g. a
+        generator or attention blocks); default: none."""
 
     def pair_loss(self, student_feat: Tensor, teacher_feat: Tensor, scale: float,
                   mask: Optional[Tensor]) -> Tensor:
@@ -112,15 +121,22 @@ class FeatureDistillationTerm(DistillationTerm):
         ``mask`` (``(B, 1, H, W)`` booleans or None): the teacher cells to compare (``align='centre'``)."""
         raise NotImplementedError
 
+    def pair_term(self, index: int, student_feat: Tensor, teacher_feat: Tensor, mask: Optional[Tensor],
+                  inputs: DistillationInputs) -> Tensor:
+        """The term on pair ``index``; override it instead of :meth:`pair_loss` when the term needs more than
+        the two maps (the ground truth in ``inputs.samples``, its own modules of the pair). Default:
+        :meth:`pair_loss`."""
+        return self.pair_loss(student_feat, teacher_feat, inputs.scale, mask)
+
     def forward(self, inputs: DistillationInputs) -> Dict[str, Tensor]:
         if len(self.adapters) != len(self.pairs):
             raise RuntimeError(f'{type(self).__name__} {self.name!r}: adapters not built (the detector builds '
                                'them from a probe image)')
         total = 0.0
-        for pair, adapter in zip(self.pairs, self.adapters):
+        for index, (pair, adapter) in enumerate(zip(self.pairs, self.adapters)):
             student_map = inputs.student_maps[pair['student']]
             teacher_map = inputs.teacher_maps[pair['teacher']]
             size = teacher_map.shape[-2:]
             mask = adapter.valid_mask(student_map.shape[-2:], size, inputs.img_shapes)
-            total = total + self.pair_loss(adapter(student_map, size), teacher_map, inputs.scale, mask)
+            total = total + self.pair_term(index, adapter(student_map, size), teacher_map, mask, inputs)
         return {self.loss_keys[0]: total}
