@@ -1,0 +1,13 @@
+# ResNet-18 + FPN student, ResNet-50 + FPN teacher at 1/4 width on the synthetic shapes
+# (./kd_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py) with FGD (focal and global distillation, Yang et al.,
+# CVPR 2022) on P2-P5, the levels the reference distils (neck.fpn_convs.0-3; 64 channels on both sides: no
+# adapter); the paper's terms off. The weights are the reference's two-stage setting (FGDTerm's defaults).
+_base_ = './kd_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py'
+
+model = dict(
+    distill=dict(
+        loss_hint=None, rpn_cls=None, rpn_reg=None, rcn_cls=None, rcn_reg=None,
+        terms=[
+            dict(type='FGDTerm', temp=0.5, alpha_fgd=5e-5, beta_fgd=2.5e-5, gamma_fgd=5e-5, lambda_fgd=5e-7,
+                 pairs=[dict(student=level, teacher=level) for level in range(4)])
+        ]))
