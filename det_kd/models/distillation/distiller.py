@@ -17,7 +17,6 @@ from .covered_roi_weighting import CoveredRoIWeighting
 from .feature_maps import HintLayer, extract_maps, unique_layers
 from .hard_loss_mask import HardLossMask
 from .student_record import StudentRecord
-from .student_view import rescale_batch
 from .teachers.base import TeacherKind, TeacherOutputs, TeacherRequest
 from .term_config import build_terms
 from .terms import DistillationInputs, FeatureDistillationTerm, RCNOutputs, RPNOutputs
@@ -167,7 +166,7 @@ class Distiller:
         if not terms:
             raise ValueError('FitNets stage 1 (hint_stage) needs a feature term (distill.loss_hint or a term on '
                              'feature pairs in distill.terms)')
-        student_inputs, _ = rescale_batch(step.inputs, step.samples, self.teacher.context.student_input_scale)
+        student_inputs, _ = self.student.student_view(step.inputs, step.samples)
         layers = self.student_layers
         _, maps = extract_maps(self.student, layers, student_inputs, 'student')
         answer = self.teacher.forward(TeacherRequest(step.inputs, step.samples, self._all_teacher_layers()))

@@ -2,7 +2,10 @@
 from .attention_transfer_term import AttentionTransferTerm
 from .base import DistillationInputs, DistillationTerm, LossModuleTerm, RCNOutputs, RPNOutputs
 from .channel_wise_term import ChannelWiseDistillationTerm
+from .defeat_feature_term import DeFeatFeatureTerm
+from .defeat_roi_term import DeFeatRoITerm
 from .feature_term import FeatureDistillationTerm
+from .fgd_term import FGDTerm
 from .hint_term import HintTerm
 from .pearson_term import PearsonDistillationTerm
 from .rcn_terms import RCNBoundedRegressionTerm, RCNSoftClassTerm, check_rcn_pairing
@@ -12,5 +15,5 @@ __all__ = [
     'DistillationInputs', 'DistillationTerm', 'LossModuleTerm', 'RPNOutputs', 'RCNOutputs', 'FeatureDistillationTerm',
     'HintTerm', 'RPNSoftClassTerm', 'RPNBoundedRegressionTerm', 'RCNSoftClassTerm', 'RCNBoundedRegressionTerm',
     'check_rpn_pairing', 'check_rcn_pairing', 'AttentionTransferTerm', 'ChannelWiseDistillationTerm',
-    'PearsonDistillationTerm'
+    'PearsonDistillationTerm', 'FGDTerm', 'DeFeatFeatureTerm', 'DeFeatRoITerm'
 ]
