@@ -39,7 +39,9 @@ FPN = 'kd/kd_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py'
 HEADS_OFF = dict(loss_hint=None, rpn_cls=None, rpn_reg=None, rcn_cls=None, rcn_reg=None)
 FPN_FAMILY = [
     dict(type='ChannelWiseDistillationTerm', pairs=[dict(student=level, teacher=level) for level in range(4)]),
-    dict(type='PearsonDistillationTerm', pairs=[dict(student=level, teacher=level) for level in range(5)]),
+    # normalize='image': the per-image form the reference was recorded with (the default became 'batch', issue 32)
+    dict(type='PearsonDistillationTerm', pairs=[dict(student=level, teacher=level) for level in range(5)],
+         normalize='image'),
     dict(type='AttentionTransferTerm', pairs=[dict(student=level, teacher=level) for level in range(5)],
          loss_weight=200.0),
 ]

@@ -130,22 +130,22 @@ def expected_pkd(student, teacher, keep=None):
 
 def test_pearson_feature_distance_matches_and_ignores_channel_scale_and_offset():
     student, teacher = maps(11, 2, 3, 4, 5), maps(12, 2, 3, 4, 5)
-    got = pearson_feature_distance(student, teacher)
+    got = pearson_feature_distance(student, teacher, normalize='image')
     assert torch.allclose(got.double(), expected_pkd(student, teacher), rtol=1e-5, atol=1e-8)
     scaled = student * torch.tensor([2.0, 0.5, 7.0], dtype=torch.float64)[None, :, None, None] + 3.0
-    assert float(pearson_feature_distance(scaled, student).abs().max()) < 1e-5
+    assert float(pearson_feature_distance(scaled, student, normalize='image').abs().max()) < 1e-5
 
 
 def test_pearson_feature_distance_constant_channels_use_the_eps():
     student = maps(13, 1, 2, 3, 3)
     teacher = maps(14, 1, 2, 3, 3)
     student[0, 1] = 4.0  # constant channel: standardises to 0 (not NaN) through the 1e-6
-    got = pearson_feature_distance(student, teacher)
+    got = pearson_feature_distance(student, teacher, normalize='image')
     assert torch.isfinite(got).all()
     assert torch.allclose(got.double(), expected_pkd(student, teacher), rtol=1e-5, atol=1e-8)
     keep = torch.zeros(1, 3, 3, dtype=torch.bool)
     keep[0, 1:, :2] = True
-    got = pearson_feature_distance(student, teacher, mask=keep[:, None])
+    got = pearson_feature_distance(student, teacher, mask=keep[:, None], normalize='image')
     assert torch.allclose(got.double(), expected_pkd(student, teacher, keep), rtol=1e-5, atol=1e-8)
 
 

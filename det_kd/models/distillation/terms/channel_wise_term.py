@@ -17,7 +17,11 @@ class ChannelWiseDistillationTerm(FeatureDistillationTerm):
     Args:
         pairs (list[dict]): As ``distill.hints``; a pair without ``adapter`` gets none between equal channel
             counts and a 1x1 conv otherwise.
-        loss_weight (float): Defaults to 5.0 (the CWD authors' detection configs, with T = 1).
+        loss_weight (float): Defaults to 5.0, with T = 1: pppppM/mmdetection-distiller's RetinaNet config
+            (``configs/distillers/cwd/cwd_retina_rx101_64x4d_distill_retina_r50_fpn_2x_coco.py`` lines 7-8, 4 FPN
+            levels), the code MMRazor's CWD metafile names as converted from. MMRazor's own Faster R-CNN
+            R101 -> R50 FPN config uses 10 on all 5 levels (``configs/distill/mmdet/cwd/
+            cwd_fpn_frcnn_r101_frcnn_r50_1x_coco.py`` lines 24-33; ``configs/kd/cwd_r18-r50_fpn_1x_coco.py``).
         T (float): Temperature. Defaults to 1.0.
         name (str): Defaults to ``'cwd'``.
     """
