@@ -7,6 +7,6 @@ model = dict(
     distill=dict(
         loss_hint=None, rpn_cls=None, rpn_reg=None, rcn_cls=None, rcn_reg=None,
         terms=[
-            dict(type='PearsonDistillationTerm', loss_weight=6.0,
+            dict(type='PearsonDistillationTerm', loss_weight=6.0, normalize='image',  # as measured
                  pairs=[dict(student=0, teacher=0, align='centre')])
         ]))

@@ -31,10 +31,14 @@ TABLE4_COLUMNS: Dict[str, Optional[dict]] = {
 
 #: The feature-distillation family on the config's hint pairs (their layers and alignment; each term's own
 #: default adapter): alone (the paper's terms off) and added to the paper's terms ("all three + X").
-_FAMILY = dict(AT='AttentionTransferTerm', CWD='ChannelWiseDistillationTerm', PKD='PearsonDistillationTerm')
+#: PKD standardises per image here, as when its columns were measured; 'PKD-batch' is MMRazor's batch-wide form.
+_FAMILY = dict(AT=dict(type='AttentionTransferTerm'), CWD=dict(type='ChannelWiseDistillationTerm'),
+               PKD=dict(type='PearsonDistillationTerm', normalize='image'))
 FEATURE_COLUMNS: Dict[str, dict] = {
-    **{name: dict(**_NO_CLS, **_NO_REG, **_NO_HINT, terms=[dict(type=term)]) for name, term in _FAMILY.items()},
-    **{f'all three + {name}': dict(terms=[dict(type=term)]) for name, term in _FAMILY.items()},
+    **{name: dict(**_NO_CLS, **_NO_REG, **_NO_HINT, terms=[term]) for name, term in _FAMILY.items()},
+    'PKD-batch': dict(**_NO_CLS, **_NO_REG, **_NO_HINT,
+                      terms=[dict(type='PearsonDistillationTerm', normalize='batch')]),
+    **{f'all three + {name}': dict(terms=[term]) for name, term in _FAMILY.items()},
     # the config's terms after a first stage on the hint alone (FitNetsStagesHook)
     'FitNets-2-stage': dict(stages='fitnets'),
 }

@@ -67,7 +67,8 @@ def test_feature_family_columns_use_the_configs_hint_pairs():
     assert alone['terms'] == [dict(type='AttentionTransferTerm', pairs=[dict(student=0, teacher=0, align='pad')])]
     added = column_config(KD, 'all three + PKD').model.distill
     assert 'loss_hint' not in added or added['loss_hint'] is not None  # the paper's terms stay on
-    assert added['terms'][0]['type'] == 'PearsonDistillationTerm'
+    assert added['terms'][0]['type'] == 'PearsonDistillationTerm' and added['terms'][0]['normalize'] == 'image'
+    assert column_config(KD, 'PKD-batch').model.distill['terms'][0]['normalize'] == 'batch'
     from mmdet.registry import MODELS
     cfg = column_config(KD, 'all three + CWD').model
     cfg.teacher.checkpoint, cfg.teacher.allow_random_init = None, True

@@ -7,6 +7,7 @@ from .box_masks import box_cell_ranges, map_cell_size, paint_cells, sample_boxes
 from .channel_wise_divergence import channel_wise_divergence
 from .decoupled_features import (decoupled_feature_imitation, decoupled_roi_distillation, defeat_box_levels,
                                  defeat_object_mask)
+from .dist_loss import dist_loss
 from .focal_global_distillation import FGDContextBlock, fgd_attention, fgd_losses, fgd_masks
 from .hint_loss import HintLoss, hint_loss
 from .pearson_feature_distance import pearson_feature_distance
@@ -19,5 +20,5 @@ __all__ = [
     'TeacherBoundedRegressionLoss', 'HintLoss', 'attention_map', 'attention_transfer', 'channel_wise_divergence',
     'pearson_feature_distance', 'box_cell_ranges', 'map_cell_size', 'paint_cells', 'sample_boxes',
     'decoupled_feature_imitation', 'decoupled_roi_distillation', 'defeat_box_levels', 'defeat_object_mask',
-    'FGDContextBlock', 'fgd_attention', 'fgd_losses', 'fgd_masks'
+    'FGDContextBlock', 'fgd_attention', 'fgd_losses', 'fgd_masks', 'dist_loss'
 ]

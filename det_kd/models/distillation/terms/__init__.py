@@ -4,6 +4,7 @@ from .base import DistillationInputs, DistillationTerm, LossModuleTerm, RCNOutpu
 from .channel_wise_term import ChannelWiseDistillationTerm
 from .defeat_feature_term import DeFeatFeatureTerm
 from .defeat_roi_term import DeFeatRoITerm
+from .dist_term import DISTTerm
 from .feature_term import FeatureDistillationTerm
 from .fgd_term import FGDTerm
 from .hint_term import HintTerm
@@ -15,5 +16,5 @@ __all__ = [
     'DistillationInputs', 'DistillationTerm', 'LossModuleTerm', 'RPNOutputs', 'RCNOutputs', 'FeatureDistillationTerm',
     'HintTerm', 'RPNSoftClassTerm', 'RPNBoundedRegressionTerm', 'RCNSoftClassTerm', 'RCNBoundedRegressionTerm',
     'check_rpn_pairing', 'check_rcn_pairing', 'AttentionTransferTerm', 'ChannelWiseDistillationTerm',
-    'PearsonDistillationTerm', 'FGDTerm', 'DeFeatFeatureTerm', 'DeFeatRoITerm'
+    'PearsonDistillationTerm', 'FGDTerm', 'DeFeatFeatureTerm', 'DeFeatRoITerm', 'DISTTerm'
 ]
