@@ -8,12 +8,13 @@ they run out. The order depends only on ``seed`` and the epoch, so a resumed run
 uninterrupted run would have seen; with several processes each takes every ``world_size``-th batch.
 """
 import math
+import numbers
 from typing import Iterator, List, Sequence
 
 import torch
 from mmengine.dataset import ConcatDataset
 from mmengine.dist import get_dist_info, sync_random_seed
-from torch.utils.data import Sampler
+from torch.utils.data import BatchSampler, Sampler
 
 from mmdet.registry import DATA_SAMPLERS
 
@@ -23,11 +24,16 @@ def split_batch(batch_size: int, source_ratio: Sequence[float]) -> List[int]:
     source with a positive ratio getting at least one.
 
     Raises:
-        ValueError: If the ratio is not positive numbers, or ``batch_size`` cannot hold one of each.
+        ValueError: If the ratio is not finite positive numbers, ``batch_size`` not a positive integer, or
+            ``batch_size`` cannot hold one of each.
     """
+    if isinstance(source_ratio, (str, bytes)) or not isinstance(source_ratio, Sequence) or not source_ratio or any(
+            isinstance(r, bool) or not isinstance(r, numbers.Real) or not math.isfinite(r) or not r > 0
+            for r in source_ratio):
+        raise ValueError(f'RatioSampler.source_ratio must be a list of finite positive numbers, got {source_ratio!r}')
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f'RatioSampler.batch_size must be a positive integer, got {batch_size!r}')
     ratios = [float(r) for r in source_ratio]
-    if not ratios or any(not r > 0 for r in ratios):
-        raise ValueError(f'RatioSampler.source_ratio must be positive numbers, got {list(source_ratio)}')
     if batch_size < len(ratios):
         raise ValueError(f'RatioSampler.batch_size {batch_size} cannot hold one image of each of {len(ratios)} sources')
     exact = [batch_size * r / sum(ratios) for r in ratios]
@@ -50,6 +56,9 @@ class RatioSampler(Sampler):
                                 sampler=dict(type='RatioSampler', batch_size=5, source_ratio=[1, 4]),
                                 dataset=dict(type='ConcatDataset', datasets=[labeled, unlabeled]))
 
+    Another ``batch_size`` of the dataloader, or a batch sampler left in place, would regroup the batches: both
+    are refused before training (:func:`check_ratio_loader`, run by ``TrainingDataCheckHook``).
+
     Args:
         dataset (ConcatDataset): The sources, the first one defining the epoch.
         batch_size (int): Images per batch (the dataloader's ``batch_size``).
@@ -62,10 +71,10 @@ class RatioSampler(Sampler):
                  seed=None) -> None:
         if not isinstance(dataset, ConcatDataset):
             raise TypeError(f'RatioSampler needs a ConcatDataset of the sources, got {type(dataset).__name__}')
+        self.counts = split_batch(batch_size, source_ratio)
         if len(source_ratio) != len(dataset.datasets):
             raise ValueError(f'RatioSampler.source_ratio has {len(source_ratio)} values for {len(dataset.datasets)} '
                              'datasets')
-        self.counts = split_batch(batch_size, source_ratio)
         self.batch_size = batch_size
         self.sizes = [len(source) for source in dataset.datasets]
         if any(size == 0 for size in self.sizes):
@@ -100,3 +109,31 @@ class RatioSampler(Sampler):
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+
+def check_ratio_loader(loader, name: str = 'train_dataloader') -> None:
+    """Raises unless a dataloader whose sampler is a :class:`RatioSampler` keeps its batches as they are.
+
+    The sampler yields its indices batch after batch; the dataloader must cut them into batches of the same
+    size with a plain ``BatchSampler`` (``batch_sampler=None``). A ``batch_size`` of the dataloader other than
+    the sampler's mixes the sampler's batches (5 vs 4: batches of 3 + 2, then 2 + 3 labeled and unlabeled
+    images instead of 1 + 4), and a batch sampler such as ``AspectRatioBatchSampler`` regroups them (and fails
+    on the sampler, which has no ``dataset``). A loader with another sampler passes.
+
+    Raises:
+        ValueError: Naming the dataloader's and the sampler's settings.
+    """
+    batch_sampler = getattr(loader, 'batch_sampler', None)
+    inner = getattr(batch_sampler, 'sampler', None)
+    sampler = inner if isinstance(inner, RatioSampler) else getattr(loader, 'sampler', None)
+    if not isinstance(sampler, RatioSampler):
+        return
+    if type(batch_sampler) is not BatchSampler:
+        raise ValueError(f'{name}.sampler is a RatioSampler (its indices already form the mixed batches), but '
+                         f'{name}.batch_sampler is a {type(batch_sampler).__name__}, which would regroup them: set '
+                         f'{name}.batch_sampler=None (e.g. --cfg-options {name}.batch_sampler=None)')
+    if batch_sampler.batch_size != sampler.batch_size:
+        raise ValueError(f'{name}.batch_size ({batch_sampler.batch_size}) differs from {name}.sampler.batch_size '
+                         f'({sampler.batch_size}) of the RatioSampler: its batches of {sampler.batch_size} '
+                         f'({"+".join(map(str, sampler.counts))} images of the sources) would be cut into batches of '
+                         f'{batch_sampler.batch_size} with another mix; set both to the same number')

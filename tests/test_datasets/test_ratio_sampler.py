@@ -30,6 +30,18 @@ def test_split_batch():
         split_batch(1, [1, 1])
 
 
+@pytest.mark.parametrize('ratio', [[1, float('inf')], [1, float('nan')], [1, '4'], [True, 4], [], 4])
+def test_a_ratio_that_is_not_finite_positive_numbers_is_refused_naming_the_key(ratio):
+    with pytest.raises(ValueError, match=r'RatioSampler.source_ratio must be a list of finite positive numbers, got'):
+        RatioSampler(_concat(), 5, ratio)
+
+
+@pytest.mark.parametrize('batch_size', [0, -5, 2.5, '5', True])
+def test_a_batch_size_that_is_not_a_positive_integer_is_refused(batch_size):
+    with pytest.raises(ValueError, match=r'RatioSampler.batch_size must be a positive integer, got'):
+        split_batch(batch_size, [1, 4])
+
+
 def test_every_batch_holds_the_ratio_and_an_epoch_passes_over_the_labeled_images():
     dataset = _concat()
     sampler = RatioSampler(dataset, batch_size=5, source_ratio=[1, 4], seed=0)

@@ -7,9 +7,10 @@ from .progress_bar_hook import ProgressBarHook
 from .rng_state_hook import RNGStateHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .teacher_evaluation_hook import TeacherEvaluationHook
+from .training_data_check_hook import TrainingDataCheckHook
 
 __all__ = [
     'DistillationDiagnosticsHook', 'DistillationScheduleHook', 'FiniteLossHook', 'FitNetsStagesHook',
     'NonFiniteLossError', 'ProgressBarHook', 'RNGStateHook', 'SafeCheckpointHook', 'TeacherEvaluationHook',
-    'distillation_scale'
+    'TrainingDataCheckHook', 'distillation_scale'
 ]
