@@ -20,6 +20,37 @@ from ..datasets.unlabeled_images import list_images
 from ..models.distillation.teacher import build_teacher
 from ..models.distillation.teacher_results import write_teacher_results
 
+
+def check_output_path(out: str, config: str, checkpoint: str, images: str) -> None:
+    """Raises unless the results file ``out`` can be written, before anything runs: never over one of the
+    inputs (the teacher's config or checkpoint, an image under ``images``; ``--force`` replaces only an earlier
+    results file), never as a folder, and only into a folder that exists.
+
+    Raises:
+        ValueError: Naming ``out`` and what it is.
+        FileNotFoundError: The folder of ``out`` does not exist.
+    """
+    if osp.isdir(out):
+        raise ValueError(f'--out {out} is a folder: give the path of the results file (e.g. '
+                         f'{osp.join(out, "teacher_results.json")})')
+    if osp.exists(out):
+        for role, path in (('teacher config', config), ('teacher checkpoint', checkpoint)):
+            if path and osp.exists(path) and osp.samefile(out, path):
+                raise ValueError(f'--out {out} is the {role} ({path}): an input is never written over, not even '
+                                 'with --force; give the results file another name')
+        if osp.isdir(images):
+            for name in list_images(images):
+                if osp.samefile(out, osp.join(images, name)):
+                    raise ValueError(f'--out {out} is the input image {osp.join(images, name)}: an input is never '
+                                     'written over, not even with --force; give the results file another name')
+    folder = osp.dirname(osp.abspath(out))
+    if not osp.isdir(folder):
+        raise FileNotFoundError(f'--out {out}: the folder {folder} does not exist; create it first (checked before '
+                                'the teacher runs on the images)')
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f'--out {out}: the folder {folder} is not writable')
+
+
 def dataset_classes(cfg: Config) -> Tuple[str, ...]:
     """The class names of the config's test dataset (its ``metainfo``, else its class's ``METAINFO``)."""
     dataset = cfg.test_dataloader.dataset
@@ -83,7 +114,12 @@ def pseudo_label(config: str, checkpoint: str, images: str, out: str, score_thr:
 
     Returns:
         dict: ``images`` and ``detections`` counts and the ``classes``.
+
+    Raises:
+        ValueError, FileNotFoundError: ``out`` is an input or cannot be written (:func:`check_output_path`,
+            before the teacher is built).
     """
+    check_output_path(out, config, checkpoint, images)
     cfg = Config.fromfile(config)
     model = build_teacher(cfg.model, checkpoint).to(device)
     check_two_stage(model, config)
