@@ -28,6 +28,19 @@ from det_kd.experiments import StageError
 from det_kd.experiments.demo import DEFAULT_KD, DEFAULT_STUDENT, DEFAULT_TEACHER, run_demo
 
 
+def pixels(minimum: int):
+    """An argparse type: a whole number of pixels, at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'{text!r} is not a whole number of pixels') from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f'{value}: must be at least {minimum} pixels')
+        return value
+    return parse
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--work-dir', default='work_dirs/demo', help='where data, runs and results go')
@@ -35,7 +48,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--num-train', type=int, default=200, help='training images')
     parser.add_argument('--num-val', type=int, default=500,
                         help='validation images (500: the bootstrap interval of one seed\'s gain is about ±2 points)')
-    parser.add_argument('--img-size', type=int, nargs=2, default=(256, 192), metavar=('W', 'H'),
+    parser.add_argument('--img-size', type=pixels(1), nargs=2, default=(256, 192), metavar=('W', 'H'),
                         help='image size of the generated data (the demo configs resize to 256x192)')
     own = parser.add_argument_group('your own data (instead of generated data)')
     source = own.add_mutually_exclusive_group()
@@ -48,7 +61,7 @@ def parse_args() -> argparse.Namespace:
                      'object names of the annotations, sorted)')
     own.add_argument('--train-split', help='--voc-root: training split (default: trainval, else train)')
     own.add_argument('--val-split', help='--voc-root: validation split (default: test, else val)')
-    own.add_argument('--input-size', type=int, nargs=2, metavar=('W', 'H'),
+    own.add_argument('--input-size', type=pixels(1), nargs=2, metavar=('W', 'H'),
                      help='input size of the models (default: the median training image, longer side at most '
                      '320 px)')
     parser.add_argument('--epochs', type=int, default=24, help='training epochs of every model')

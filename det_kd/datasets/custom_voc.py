@@ -9,7 +9,9 @@ silently. :class:`CustomVOCDataset` reads the same layout but
   dataset's own class names;
 - drops boxes with no area in MMDetection's coordinates (``xmax <= xmin`` or ``ymax <= ymin`` after the
   VOC ``-1``: a one-pixel "point" box, as BCCD has two of) instead of training on them;
-- reports both once per dataset, with counts and class names, through the MMEngine logger.
+- reports both once per dataset, with counts and class names, through the MMEngine logger, and the images its
+  filter leaves out (e.g. an annotation without any object of the listed classes, with ``filter_empty_gt``),
+  by id (``filtered_out``).
 """
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -34,6 +36,7 @@ class CustomVOCDataset(NonEmptyDatasetMixin, VOCDataset):
     def __init__(self, **kwargs) -> None:
         self.unlisted_objects: Counter = Counter()
         self.degenerate_boxes: Counter = Counter()
+        self.filtered_out: List[str] = []
         super().__init__(**kwargs)
         if tuple(self._metainfo['classes']) != tuple(VOCDataset.METAINFO['classes']):
             self._metainfo['dataset_type'] = None  # VOCMetric prints self.dataset_meta['classes']
@@ -51,6 +54,19 @@ class CustomVOCDataset(NonEmptyDatasetMixin, VOCDataset):
             print_log(f'{where}: dropped boxes with no area (xmax <= xmin or ymax <= ymin): {dropped}',
                       logger='current', level=30)
         return data_list
+
+    def filter_data(self) -> List[dict]:
+        """The filter of ``filter_cfg``; the ids of the images it leaves out are kept in ``filtered_out`` and
+        reported once."""
+        kept = super().filter_data()
+        kept_ids = {id(info) for info in kept}
+        self.filtered_out = [str(info['img_id']) for info in self.data_list if id(info) not in kept_ids]
+        if self.filtered_out:
+            shown = ', '.join(self.filtered_out[:5]) + (' ...' if len(self.filtered_out) > 5 else '')
+            print_log(f'{type(self).__name__} ({self.ann_file}): {len(self.filtered_out)} of {len(self.data_list)} '
+                      f'images left out by filter_cfg={dict(self.filter_cfg or {})} (no object of the listed '
+                      f'classes, or too small): {shown}', logger='current', level=30)
+        return kept
 
     def parse_data_info(self, img_info: dict):
         """VOCDataset's parsing; a malformed XML file or object is an error naming the file (and object)."""

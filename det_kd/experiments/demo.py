@@ -43,6 +43,41 @@ JSON_NOTES = dict(
     load_average='1, 5 and 15 minute load averages at the start and at the end of the demo')
 
 
+#: What the demo writes directly into its work directory (besides its folders: configs/, seed*/, data/).
+RESULT_FILES = ('results.md', 'results.json', 'accuracy_vs_cost.png', 'predictions.png', 'predictions')
+
+
+def _written_by_a_demo(path: str) -> bool:
+    """Whether ``results.md`` / ``results.json`` at ``path`` is a demo's (its heading, its keys)."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            if path.endswith('.md'):
+                return f.readline().rstrip('\n') == '# det_kd demo'
+            record = json.load(f)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(record, dict) and {'args', 'per_seed', 'gain', 'notes'} <= set(record)
+
+
+def check_result_files(work_dir: str) -> None:
+    """Refuses a work directory holding files under the names of the demo's results that no demo wrote (a
+    user's ``results.md``, ...): the demo would write over them. Results of an earlier demo there are left to
+    the stages' own check (refused without ``--resume``, rewritten with it).
+
+    Raises:
+        StageError: Naming the files.
+    """
+    present = [name for name in RESULT_FILES if osp.exists(osp.join(work_dir, name))]
+    demo_files = [name for name in ('results.md', 'results.json')
+                  if name in present and _written_by_a_demo(osp.join(work_dir, name))]
+    a_demo_ran = bool(demo_files) or osp.isfile(osp.join(work_dir, 'configs', 'baseline.py'))
+    foreign = [name for name in present if name not in demo_files and (name.startswith('results') or not a_demo_ran)]
+    if foreign:
+        raise StageError(f'--work-dir {work_dir} holds {", ".join(foreign)}, which no demo wrote: the demo writes its '
+                         'results under these names and never writes over your files; use another --work-dir (or '
+                         'move them)')
+
+
 def metrics_only(metrics: dict) -> dict:
     """A run's test metrics without the paths ``train_and_test`` adds."""
     return {k: v for k, v in metrics.items() if k not in ('checkpoint', 'predictions', 'stage')}
@@ -160,6 +195,7 @@ def run_demo(args: argparse.Namespace) -> None:
     """
     start, load_at_start = time.time(), load_average()
     work_dir = osp.abspath(args.work_dir)
+    check_result_files(work_dir)
     os.makedirs(work_dir, exist_ok=True)
     progress = not args.no_progress
     threads = os.environ.get('OMP_NUM_THREADS')
@@ -171,8 +207,7 @@ def run_demo(args: argparse.Namespace) -> None:
     else:
         num_train, num_val, data_name = len(dataset.image_sizes), dataset.num_val_images, dataset.source
         print(f'[demo] data: {dataset.source}; {num_train} training images, {num_val} validation images; '
-              f'classes (training boxes): {", ".join(f"{c} ({n})" for c, n in dataset.object_counts.items())}; '
-              f'input size {input_size[0]}x{input_size[1]}')
+              f'classes (training boxes): {dataset.counted()}; input size {input_size[0]}x{input_size[1]}')
     print(f'[demo] expected time: about {expected_minutes(args, num_train, input_size):.0f} minutes on 2 idle CPU '
           'cores (scaled from the default one-seed demo, measured at 13 minutes); several times longer on busy '
           'ones')
@@ -267,7 +302,9 @@ def run_demo(args: argparse.Namespace) -> None:
         environment = dict(machine_info('cpu'), load_average=dict(start=load_at_start, end=load_average()))
         data = dict(source=data_name, input_size=list(input_size), num_train=num_train, num_val=num_val,
                     classes=list(dataset.classes) if dataset else None,
-                    training_boxes=dataset.object_counts if dataset else None, warnings=notes)
+                    training_boxes=dataset.object_counts if dataset else None,
+                    ignored_training_boxes=dataset.ignored_counts if dataset else None,
+                    training_images_left_out=dataset.images_left_out if dataset else None, warnings=notes)
         json.dump(dict(args=vars(args), data=data, titles={role: title for role, title, _ in roles},
                        per_seed=seeds_summary(models), gain=gain, costs=costs, minutes=minutes,
                        metrics=[key for key, _ in METRICS], environment=environment, notes=JSON_NOTES), f,

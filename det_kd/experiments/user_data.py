@@ -50,9 +50,13 @@ class UserDataset:
         image_sizes (np.ndarray): ``(N, 2)`` width and height of the training images.
         object_sizes (np.ndarray): ``(M,)`` square root of the area of each training box, in pixels of the
             original images.
-        object_counts (dict): Training boxes per class name.
+        object_counts (dict): Training boxes per class name that the models learn from.
+        ignored_counts (dict): Training boxes per class name that training ignores (VOC ``difficult``, COCO
+            ``iscrowd``), only classes with some.
+        images_left_out (list): Ids of the training images the dataset's filter leaves out (no object of the
+            listed classes); read from datasets that record them (``CustomVOCDataset``).
         num_val_images (int): Images of the validation / test split.
-        notes (list): What the demo changed in the user's settings, said in the results.
+        notes (list): What the demo changed in the user's settings or found in the data, said in the results.
     """
     name: str
     source: str
@@ -63,8 +67,20 @@ class UserDataset:
     image_sizes: np.ndarray
     object_sizes: np.ndarray
     object_counts: Dict[str, int] = field(default_factory=dict)
+    ignored_counts: Dict[str, int] = field(default_factory=dict)
+    images_left_out: List[str] = field(default_factory=list)
     num_val_images: int = 0
     notes: List[str] = field(default_factory=list)
+
+    def counted(self) -> str:
+        """What the data step counted, for the demo's data line: the training boxes per class (trained, and
+        ignored ones), the training images left out."""
+        text = ', '.join(f'{name} ({count}' + (f' + {self.ignored_counts[name]} ignored: difficult / crowd'
+                                                if self.ignored_counts.get(name) else '') + ')'
+                         for name, count in self.object_counts.items())
+        if self.images_left_out:
+            text += f'; {len(self.images_left_out)} training image(s) left out (no object of these classes)'
+        return text
 
 
 def step_type(step: dict) -> str:
@@ -83,11 +99,21 @@ def _voc_devkit(root: str) -> str:
 
 
 def _read_split(devkit: str, split: str) -> List[str]:
+    """The image ids of ``ImageSets/Main/<split>.txt``.
+
+    Raises:
+        ValueError: The file lists no image, or an image twice (its predictions could not be paired with the
+            other models' for the bootstrap, and a training image would count twice), naming the ids.
+    """
     path = osp.join(devkit, 'ImageSets', 'Main', f'{split}.txt')
     with open(path, encoding='utf-8') as f:
         ids = [line.split()[0] for line in f if line.strip()]
     if not ids:
         raise ValueError(f'{path} lists no image')
+    repeated = sorted(image_id for image_id, count in Counter(ids).items() if count > 1)
+    if repeated:
+        raise ValueError(f'{path} lists {len(repeated)} image id(s) more than once: {repeated[:10]}'
+                         f'{" ..." if len(repeated) > 10 else ""}; list each image once')
     return ids
 
 
@@ -238,19 +264,57 @@ def _described(name: str, source: str, train_dataloader: dict, test_dataloader: 
     if tuple(test.metainfo['classes']) != classes:
         raise ValueError(f'{source}: the training and test datasets list other classes: {classes} and '
                          f'{tuple(test.metainfo["classes"])}')
-    image_sizes, object_sizes, counts = [], [], Counter()
+    image_sizes, object_sizes, counts, ignored = [], [], Counter(), Counter()
     for index in range(len(train)):
         info = train.get_data_info(index)
         image_sizes.append((info.get('width', 0), info.get('height', 0)))
         for instance in info.get('instances', []):
+            if instance.get('ignore_flag', 0):  # VOC difficult, COCO crowd: training ignores them
+                ignored[classes[instance['bbox_label']]] += 1
+                continue
             x1, y1, x2, y2 = instance['bbox']
             object_sizes.append(float(np.sqrt(max(x2 - x1, 0) * max(y2 - y1, 0))))
             counts[classes[instance['bbox_label']]] += 1
-    return UserDataset(name=name, source=source, classes=classes, train_dataloader=train_dataloader,
-                       test_dataloader=test_dataloader, test_evaluator=evaluators,
-                       image_sizes=np.array(image_sizes, dtype=np.float64).reshape(-1, 2),
-                       object_sizes=np.array(object_sizes, dtype=np.float64),
-                       object_counts={name: counts[name] for name in classes}, num_val_images=len(test))
+    untrained = [name for name in classes if not counts[name]]
+    if untrained:
+        described = ', '.join(f'{name!r} ({ignored[name]} box(es), all marked difficult / crowd, which training '
+                              'ignores)' if ignored[name] else f'{name!r} (no box)' for name in untrained)
+        raise ValueError(f'{source}: no training box of {described} is trained on: no model could learn to detect '
+                         'it, and its AP would be 0 for all three. Leave the class out (--classes with the others: '
+                         'its objects are then skipped with a count; in a dataset config, its classes) or give it '
+                         'trainable boxes')
+    dataset = UserDataset(name=name, source=source, classes=classes, train_dataloader=train_dataloader,
+                          test_dataloader=test_dataloader, test_evaluator=evaluators,
+                          image_sizes=np.array(image_sizes, dtype=np.float64).reshape(-1, 2),
+                          object_sizes=np.array(object_sizes, dtype=np.float64),
+                          object_counts={name: counts[name] for name in classes},
+                          ignored_counts={name: ignored[name] for name in classes if ignored[name]},
+                          images_left_out=list(getattr(train, 'filtered_out', [])), num_val_images=len(test))
+    dataset.notes += data_notes(train, test)
+    return dataset
+
+
+def data_notes(train, test) -> List[str]:
+    """What the datasets dropped or left out (recorded by ``CustomVOCDataset``), for the results: boxes without
+    area, objects of classes not listed, training images without any object of the listed classes."""
+    notes = []
+    for dataset, role, consequence in ((train, 'training', 'not trained on'), (test, 'validation', 'not evaluated')):
+        where = getattr(dataset, 'ann_file', '')
+        dropped = getattr(dataset, 'degenerate_boxes', None)
+        if dropped:
+            listed = ', '.join(f'{name} x{count}' for name, count in sorted(dropped.items()))
+            notes.append(f'{where}: {sum(dropped.values())} {role} box(es) with no area (xmax <= xmin or ymax <= '
+                         f'ymin) dropped, {consequence}: {listed}')
+        unlisted = getattr(dataset, 'unlisted_objects', None)
+        if unlisted:
+            listed = ', '.join(f'{name!r} x{count}' for name, count in sorted(unlisted.items()))
+            notes.append(f'{where}: {role} objects of classes not listed skipped, {consequence}: {listed}')
+    left_out = list(getattr(train, 'filtered_out', []))
+    if left_out:
+        notes.append(f'{getattr(train, "ann_file", "")}: {len(left_out)} training image(s) without any object of the '
+                     f'listed classes left out (filter_empty_gt): {", ".join(left_out[:10])}'
+                     f'{" ..." if len(left_out) > 10 else ""}')
+    return notes
 
 
 def median_image_size(dataset: UserDataset) -> Optional[Tuple[float, float]]:

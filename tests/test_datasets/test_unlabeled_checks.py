@@ -62,9 +62,10 @@ def check(root, loader_cfg, test=None):
     """``TrainingDataCheckHook.before_train`` on a runner with this training loader, the validation set and
     ``test`` (a dataset config; default: the validation set's)."""
     loader = Runner.build_dataloader(Config(dict(loader=loader_cfg)).loader, seed=0)
-    runner = SimpleNamespace(train_dataloader=loader, val_loop=SimpleNamespace(dataloader=SimpleNamespace(
-        dataset=DATASETS.build(validation(root)))), cfg=Config(dict(val_dataloader=dict(dataset=validation(root)),
-                                                                    test_dataloader=dict(dataset=test or validation(root)))))
+    cfg = Config(dict(val_dataloader=dict(dataset=validation(root)), test_dataloader=dict(
+        dataset=test or validation(root))))
+    val_loop = SimpleNamespace(dataloader=SimpleNamespace(dataset=DATASETS.build(validation(root))))
+    runner = SimpleNamespace(train_dataloader=loader, val_loop=val_loop, cfg=cfg)
     TrainingDataCheckHook().before_train(runner)
     return loader
 
@@ -81,8 +82,8 @@ def test_a_ratio_sampler_batch_size_other_than_the_loaders_is_refused(data, load
     # what it trained on: the sampler's batches (1 + 4, or 1 + 1 images) cut into other batches, the ratio lost
     mixes = [[sum(i < 6 for i in batch), sum(i >= 6 for i in batch)] for batch in loader.batch_sampler]
     assert loader.sampler.counts == [1, sampler_batch - 1] and any(mix != loader.sampler.counts for mix in mixes)
-    with pytest.raises(ValueError, match=rf'train_dataloader.batch_size \({loader_batch}\) differs from '
-                                         rf'train_dataloader.sampler.batch_size \({sampler_batch}\) of the RatioSampler'):
+    with pytest.raises(ValueError, match=rf'train_dataloader.batch_size \({loader_batch}\) differs from train_'
+                                         rf'dataloader.sampler.batch_size \({sampler_batch}\) of the RatioSampler'):
         check(data, mixed_loader(data, batch_size=loader_batch, sampler_batch_size=sampler_batch))
     check(data, mixed_loader(data))  # the same sizes pass
 
