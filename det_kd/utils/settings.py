@@ -51,3 +51,28 @@ def check_number(value, name: str, low: Optional[float] = None, high: Optional[f
     if too_low or too_high:
         raise ValueError(f'{name} must be {expected} {wanted}, got {value!r}')
     return value
+
+
+#: The lowest distillation temperature accepted. Below it ``softmax(z / T)`` is one-hot in float32 for any
+#: logit margin above ``~104 T`` (``exp(-104)`` is under float32's smallest value), i.e. for every margin the
+#: logits of a detector take: the "soft" target is the teacher's argmax alone, and a lower ``T`` only scales the
+#: loss, by ``1 / T`` without a ``T^2`` factor (``rcn_cls.T=1e-6``: losses of ~1e5) or towards 0 with one
+#: (CWD at ``T=1e-8``: ``loss_cwd`` 0.0000, nothing distilled).
+MIN_TEMPERATURE = 0.01
+
+
+def check_temperature(value, name: str) -> float:
+    """Returns a distillation temperature ``T`` if it is a finite number >= :data:`MIN_TEMPERATURE`.
+
+    Raises:
+        TypeError: Not a number.
+        ValueError: NaN, infinite, <= 0, or below :data:`MIN_TEMPERATURE` (the term would be degenerate; the
+            message says why).
+    """
+    check_number(value, name, 0.0, low_open=True)
+    if value < MIN_TEMPERATURE:
+        raise ValueError(f'{name} must be >= {MIN_TEMPERATURE:g}, got {value!r}: at that temperature softmax(z / T) '
+                         'is one-hot in float32 for any logit margin a detector gives, so the soft target is only the '
+                         "teacher's argmax and the loss is scaled to a degenerate size (1 / T, or T^2 / T towards 0 "
+                         'with a T^2 factor); typical temperatures are 1-10')
+    return value

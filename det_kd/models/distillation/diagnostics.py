@@ -52,8 +52,9 @@ from torch import Tensor, nn
 
 from ..losses import teacher_bound_gate
 
-#: The paper's distillation entries of ``KDFasterRCNN.loss()`` (a model's own are its
-#: ``distillation_loss_keys``); every other ``loss*`` entry counts as ``hard``.
+#: The paper's distillation entries of ``KDFasterRCNN.loss()`` (the default of :func:`loss_terms`; a model's own
+#: are its ``distillation_loss_keys``, which the probe measures and the warnings cover); every other ``loss*``
+#: entry counts as ``hard``.
 DISTILLATION_TERMS = ('loss_hint', 'loss_rpn_kd_cls', 'loss_rpn_kd_bbox', 'loss_rcn_kd_cls',
                       'loss_rcn_kd_bbox')
 
@@ -449,14 +450,22 @@ def diagnostic_warnings(measurement: Measurement,
                 f'hint fit of pair {index} is {fit:.2f} (below {min_hint_fit:g}) after {iteration} '
                 'iterations: the hint explains almost none of the teacher map (raise its weight or check '
                 'the alignment)')
-    for key in DISTILLATION_TERMS:
-        share = measurement.get(f'grad/{term_name(key)}/backbone_share')
-        if share is not None and share < min_share:
-            heads = measurement.get(f'grad/{term_name(key)}/heads_share', 0.0)
-            warnings[f'share/{term_name(key)}'] = (
-                f'distillation term {key} carries {100 * share:.2f}% (less than {100 * min_share:g}%) of the '
-                f'gradient on the backbone ({100 * heads:.1f}% on the heads): it has almost no effect on the '
-                'features (raise its weight or check that it is on)')
+    shares = {key.split('/')[1]: value for key, value in measurement.items()
+              if key.startswith('grad/') and key.endswith('/backbone_share') and key.count('/') == 2}
+    terms = {term: share for term, share in shares.items() if term not in ('hard', 'total')}
+    dominant = max(terms, key=terms.get) if terms else None
+    for term, share in terms.items():  # every term measured (the model's distillation_loss_keys)
+        if share >= min_share:
+            continue
+        heads = measurement.get(f'grad/{term}/heads_share', 0.0)
+        message = (f'distillation term loss_{term} carries {100 * share:.2f}% (less than {100 * min_share:g}%) of '
+                   f'the gradient on the backbone ({100 * heads:.1f}% on the heads): it has almost no effect on the '
+                   'features (raise its weight or check that it is on')
+        if dominant not in (None, term) and terms[dominant] >= 0.9:
+            message += (f'; loss_{dominant} carries {100 * terms[dominant]:.1f}% of it: that term may be too large (a '
+                        'weight, or a temperature far from 1) rather than this one too small')
+        warnings[f'share/{term}'] = message + ')'
+
     for head, samples in (('rpn', 'anchors'), ('rcn', 'RoIs')):
         rate = measurement.get(f'gate/{head}_rate')
         if rate is None or measurement.get(f'gate/{head}_count', 0) < min_samples:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
-from det_kd.utils.settings import check_number
+from det_kd.utils.settings import check_number, check_temperature
 
 
 def weighted_soft_cross_entropy(student_logits: Tensor,
@@ -106,7 +106,7 @@ class WeightedSoftCrossEntropyLoss(nn.Module):
         super().__init__()
         self.mu = check_number(mu, 'WeightedSoftCrossEntropyLoss: mu', 0.0, 1.0)
         self.bg_weight = check_number(bg_weight, 'WeightedSoftCrossEntropyLoss: bg_weight', 0.0, low_open=True)
-        self.T = check_number(T, 'WeightedSoftCrossEntropyLoss: temperature T', 0.0, low_open=True)
+        self.T = check_temperature(T, 'WeightedSoftCrossEntropyLoss: temperature T')
         self.use_sigmoid = use_sigmoid
 
     def forward(self,

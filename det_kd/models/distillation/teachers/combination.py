@@ -12,6 +12,7 @@ ground truth (``'best'``: the bound is then the best teacher's error on that box
 With one teacher every function returns its input unchanged (a list of one is today's single teacher, bit
 for bit).
 """
+import numbers
 from typing import List, Sequence, Tuple
 
 import torch
@@ -25,8 +26,13 @@ def check_weights(weights: Sequence[float], where: str) -> Tuple[float, ...]:
     """The teachers' weights normalised to sum to 1.
 
     Raises:
+        TypeError: If a weight is not a number (``'0.3'``, ``True``: refused as every other setting is).
         ValueError: If a weight is negative or not finite, or all are zero (names ``where``).
     """
+    for index, weight in enumerate(weights):
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
+            raise TypeError(f'{where}[{index}].weight must be a finite number >= 0, got {weight!r} '
+                            f'({type(weight).__name__})')
     values = [float(w) for w in weights]
     for index, value in enumerate(values):
         if not value >= 0 or value == float('inf'):

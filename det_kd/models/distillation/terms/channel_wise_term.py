@@ -5,7 +5,7 @@ from typing import Optional, Sequence
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from ....utils.settings import check_number
+from ....utils.settings import check_number, check_temperature
 from ...losses.channel_wise_divergence import channel_wise_divergence
 from .feature_term import FeatureDistillationTerm
 
@@ -33,7 +33,7 @@ class ChannelWiseDistillationTerm(FeatureDistillationTerm):
                  name: Optional[str] = None) -> None:
         super().__init__(pairs, name)
         self.loss_weight = float(check_number(loss_weight, 'ChannelWiseDistillationTerm.loss_weight', 0.0))
-        self.T = float(check_number(T, 'ChannelWiseDistillationTerm.T', 0.0, low_open=True))
+        self.T = float(check_temperature(T, 'ChannelWiseDistillationTerm.T'))
 
     def pair_loss(self, student_feat: Tensor, teacher_feat: Tensor, scale: float,
                   mask: Optional[Tensor]) -> Tensor:

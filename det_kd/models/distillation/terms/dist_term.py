@@ -6,7 +6,7 @@ from typing import Any, Dict, Optional
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from ....utils.settings import check_number
+from ....utils.settings import check_number, check_temperature
 from ...losses.dist_loss import dist_loss
 from .base import DistillationInputs, DistillationTerm
 from .feature_term import check_term_name
@@ -53,7 +53,7 @@ class DISTTerm(DistillationTerm):
         self.name = check_term_name(name or self.default_name, type(self).__name__)
         self.loss_keys = (f'loss_{self.name}', )
         self.loss_weight = float(check_number(loss_weight, 'DISTTerm.loss_weight', 0.0))
-        self.tau = float(check_number(tau, 'DISTTerm.tau', 0.0, low_open=True))
+        self.tau = float(check_temperature(tau, 'DISTTerm.tau'))
         self.inter_weight = float(check_number(inter_weight, 'DISTTerm.inter_weight', 0.0))
         self.intra_weight = float(check_number(intra_weight, 'DISTTerm.intra_weight', 0.0))
 
