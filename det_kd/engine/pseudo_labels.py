@@ -149,5 +149,6 @@ def pseudo_label(config: str, checkpoint: str, images: str, out: str, score_thr:
                                            category_id=int(label) + 1, score=float(score), class_probs=probs))
             bar.update(len(names))
     write_teacher_results(out, classes, image_entries, detections,
-                          teacher=dict(config=config, checkpoint=checkpoint, score_thr=score_thr))
+                          teacher=dict(config=config, checkpoint=checkpoint, score_thr=score_thr),
+                          root=osp.abspath(images))  # the folder file_name are relative to
     return dict(images=len(image_entries), detections=len(detections), classes=classes)

@@ -34,7 +34,7 @@ def read_checkpoint_file(path: str, what: str = 'checkpoint') -> Any:
                          f'kind of file): {type(error).__name__}: {error}') from error
 
 
-def load_checkpoint_strictly(model: nn.Module, checkpoint: str, what: str = 'checkpoint') -> None:
+def load_checkpoint_strictly(model: nn.Module, checkpoint: str, what: str = 'checkpoint') -> dict:
     """Loads ``checkpoint`` into ``model``; every key and every shape must match.
 
     A local file is read with :func:`read_checkpoint_file`, a URI (``torchvision://``, ``https://``...)
@@ -46,6 +46,9 @@ def load_checkpoint_strictly(model: nn.Module, checkpoint: str, what: str = 'che
         checkpoint (str): A local path or any URI ``CheckpointLoader`` understands.
         what (str): How errors name the checkpoint, e.g. ``'teacher.checkpoint'`` or
             ``"checkpoint of config 'x.py'"``. Defaults to 'checkpoint'.
+
+    Returns:
+        dict: The checkpoint's ``meta`` (MMEngine's runner records ``dataset_meta`` there), ``{}`` if none.
 
     Raises:
         FileNotFoundError: If a local file does not exist.
@@ -77,6 +80,8 @@ def load_checkpoint_strictly(model: nn.Module, checkpoint: str, what: str = 'che
                     k.startswith(('distill_terms.', 'distill_adapters.')) for k in unexpected) else '')
         raise ValueError(f'{what} {checkpoint!r} does not match the model: {details}{hint}')
     model.load_state_dict(state_dict, strict=True)
+    meta = loaded.get('meta') if isinstance(loaded, dict) and 'state_dict' in loaded else None
+    return meta if isinstance(meta, dict) else {}
 
 
 def check_finite_weights(state_dict: Mapping[str, torch.Tensor], what: str) -> None:

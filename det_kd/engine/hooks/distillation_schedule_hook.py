@@ -6,6 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmdet.registry import HOOKS
 
+from det_kd.models.distillation.training_set import check_training_set
 from det_kd.utils.settings import check_number
 
 
@@ -54,7 +55,9 @@ class DistillationScheduleHook(Hook):
     """Sets ``model.distill_scale`` before every training iteration from the runner's iteration.
 
     The scale is a pure function of the iteration (see :func:`distillation_scale`), so a resumed run
-    continues with the same weights. It is logged as ``distill_scale``.
+    continues with the same weights. It is logged as ``distill_scale``. Before training it runs the start-up
+    checks of the model against the training set (:func:`~det_kd.models.distillation.training_set.
+    check_training_set`: the teacher's class names, a results file's images).
 
     Args:
         warmup_iters (int): Warm-up length in iterations. Defaults to 0.
@@ -92,6 +95,8 @@ class DistillationScheduleHook(Hook):
         if not hasattr(model, 'distill_scale'):
             raise TypeError(f'DistillationScheduleHook needs a distillation detector (KDFasterRCNN), '
                             f'got {type(model).__name__}')
+        # The teacher's class names and results file against the training set (once; FiniteLossHook runs it too).
+        check_training_set(model, getattr(runner.train_dataloader, 'dataset', None))
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model

@@ -28,7 +28,8 @@ class BlackBoxKDFasterRCNN(KDFasterRCNN):
     distill=dict(hints=[], loss_hint=None, rpn_cls=None, rpn_reg=None, rcn_reg=None)``.
 
     Args:
-        teacher (dict): ``results`` (the file), ``iou_thr`` (default 0.5), ``pseudo_label_thr`` (default 0.5).
+        teacher (dict): ``results`` (the file), ``iou_thr`` (default 0.5), ``root`` (the folder its ``file_name``
+            are relative to; default: found), ``pseudo_label_thr`` (default 0.5).
         distill (dict, optional): ``rcn_cls``: the soft loss config (default: the paper's
             ``WeightedSoftCrossEntropyLoss``, mu 0.5, w_bg 1.5, T 1) or None for pseudo labels only.
         The others: the student, as for :class:`mmdet.models.TwoStageDetector`.
@@ -41,7 +42,7 @@ class BlackBoxKDFasterRCNN(KDFasterRCNN):
         if 'config' in teacher or 'checkpoint' in teacher:
             raise KeyError('BlackBoxKDFasterRCNN.teacher is a results file (`results`); a teacher with a config and '
                            'weights is KDFasterRCNN\'s')
-        unknown = set(teacher) - {'results', 'iou_thr', 'pseudo_label_thr'}
+        unknown = set(teacher) - {'results', 'iou_thr', 'root', 'pseudo_label_thr'}
         if unknown or 'results' not in teacher:
             raise KeyError(f'BlackBoxKDFasterRCNN.teacher needs `results` (a file written by tools/pseudo_label.py); '
                            f'unknown keys: {sorted(unknown)}')

@@ -20,6 +20,7 @@ from .student_record import StudentRecord
 from .teachers.base import TeacherKind, TeacherOutputs, TeacherRequest
 from .term_config import build_terms
 from .terms import DistillationInputs, FeatureDistillationTerm, RCNOutputs, RPNOutputs
+from .training_set import warn_if_unchecked
 from .unlabeled import with_pseudo_labels
 
 #: The student's loss that a soft RoI classification term weighs per RoI when the teacher covers only some RoIs.
@@ -53,6 +54,8 @@ class Distiller:
         self.student = student
         self.teacher = teacher
         self.pseudo_label_thr = pseudo_label_thr
+        #: Whether the start-up checks against the training set ran (:mod:`.training_set`).
+        self.checked_before_training = False
         sources = teacher.feature_sources()
         #: The active terms by name, in the order their losses are added.
         self.terms = build_terms(distill, sources)
@@ -101,6 +104,8 @@ class Distiller:
     # ------------------------------------------------------------------ one step
     def step(self, inputs: Tensor, samples: SampleList, scale: float) -> DistillationStep:
         """A training step on this batch at the schedule's ``scale``, unlabeled images with their pseudo labels."""
+        if not self.checked_before_training:
+            warn_if_unchecked(self)
         return DistillationStep(inputs, with_pseudo_labels(self.teacher, inputs, samples, self.pseudo_label_thr),
                                 scale)
 

@@ -38,6 +38,19 @@ def load_teacher_model_config(config: TeacherConfig) -> ConfigDict:
         raise KeyError("teacher.config: an inline teacher config needs a 'model' key or a model 'type'")
     if not isinstance(config, str):
         raise TypeError(f'teacher.config must be a path or a dict, got {type(config).__name__}')
+    path = config_path(config)
+    cfg = Config.fromfile(path)
+    if 'model' not in cfg:
+        raise KeyError(f'teacher.config: {path!r} defines no `model`')
+    return cfg.model
+
+
+def config_path(config: str) -> str:
+    """The file of a teacher config given as a path or a ``package::path``.
+
+    Raises:
+        FileNotFoundError: If the file does not exist (names the path that was tried).
+    """
     path = config
     if '::' in config:
         package, relative = config.split('::', 1)
@@ -45,10 +58,7 @@ def load_teacher_model_config(config: TeacherConfig) -> ConfigDict:
     if not osp.isfile(path):
         raise FileNotFoundError(f'teacher.config: config file {config!r} not found (looked at '
                                 f'{osp.abspath(path)!r}, working directory {os.getcwd()!r})')
-    cfg = Config.fromfile(path)
-    if 'model' not in cfg:
-        raise KeyError(f'teacher.config: {path!r} defines no `model`')
-    return cfg.model
+    return path
 
 
 def build_teacher(config: TeacherConfig,
@@ -69,7 +79,8 @@ def build_teacher(config: TeacherConfig,
             PyTorch's default initialisation. Defaults to False.
 
     Returns:
-        nn.Module: The teacher in eval mode with ``requires_grad=False`` everywhere.
+        nn.Module: The teacher in eval mode with ``requires_grad=False`` everywhere; its ``dataset_meta`` is
+        the checkpoint's ``meta.dataset_meta`` (the classes it was trained on), None if it records none.
     """
     if checkpoint is None and not allow_random_init:
         raise ValueError('teacher.checkpoint is required: a distillation teacher must be trained. Set '
@@ -79,9 +90,11 @@ def build_teacher(config: TeacherConfig,
         # A random teacher keeps PyTorch's default initialisation: its config's init_cfg may name
         # pretrained weights (torchvision://...) that a test or smoke run must not download.
         teacher = MODELS.build(model_cfg)
+    teacher.dataset_meta = None
     if checkpoint is not None:
-        load_checkpoint_strictly(teacher, checkpoint, 'teacher.checkpoint')
+        meta = load_checkpoint_strictly(teacher, checkpoint, 'teacher.checkpoint')
         check_finite_weights(teacher.state_dict(), f'teacher.checkpoint {checkpoint!r}')
+        teacher.dataset_meta = meta.get('dataset_meta') if isinstance(meta.get('dataset_meta'), dict) else None
     teacher.eval()
     teacher.requires_grad_(False)
     return teacher

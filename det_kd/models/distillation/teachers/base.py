@@ -11,12 +11,13 @@ registered subclass of :class:`TeacherKind`, chosen with ``teacher=dict(type='My
 config (see ``docs/architecture.md``).
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from mmdet.structures import SampleList
 from torch import Tensor, nn
 
-from ..feature_maps import HintLayer, probe_maps, unique_layers
+from ..box_checks import DroppedBoxes
+from ..feature_maps import HintLayer, layer_users, probe_maps, unique_layers
 from ..receptive_field import Geometry, feature_geometry
 from ..student_view import rescale_batch
 
@@ -121,6 +122,8 @@ class TeacherKind:
     def __init__(self, context: TeacherContext, name: str = 'KDFasterRCNN.teacher') -> None:
         self.context = context
         self.name = name
+        #: The boxes of its detections dropped on the way to ground truth / soft targets (under one pixel).
+        self.dropped_boxes = DroppedBoxes(name)
 
     def networks(self) -> List[nn.Module]:
         """The teacher detectors (none for a kind that runs no network)."""
@@ -128,6 +131,22 @@ class TeacherKind:
 
     def feature_sources(self) -> List[FeatureSource]:
         """The networks whose maps the feature terms compare (none: feature terms are refused)."""
+        return []
+
+    def class_names(self) -> Dict[str, Tuple[str, ...]]:
+        """The class names the teacher was trained on, by where they are recorded (``"<name>.config 'x.py'"``,
+        ``.checkpoint``, ``.results``...); ``{}``: unknown. Compared with the student's at start-up."""
+        return {}
+
+    def label_classes(self) -> Dict[str, int]:
+        """How many classes the class scores / labels of each of its networks or files have, by its name
+        (``{}``: unknown). Pseudo labels need the student's count."""
+        return {}
+
+    def check_training_images(self, images: Sequence[Any], uses_rcn: bool,
+                              pseudo_label_thr: Optional[float]) -> List[str]:
+        """At start-up, checks the kind against the training images (``TrainingImage``, see
+        :mod:`..training_set`): whether it can answer for each; returns warnings to log. Default: nothing."""
         return []
 
     def check_term(self, term: nn.Module, where: str) -> None:
@@ -155,16 +174,19 @@ class TeacherKind:
             student_layers = unique_layers([layer for term in chosen for layer in term.student_layers()])
             teacher_layers = unique_layers([layer for term in chosen for layer in term.teacher_layers()])
             student_maps = dict(zip(student_layers, probe_maps(student, student_layers,
-                                                               rescale_batch(probe, [], scale)[0], 'student')))
-            teacher_maps = self.probe_teacher_maps(source.index, teacher_layers, probe)
+                                                               rescale_batch(probe, [], scale)[0], 'student',
+                                                               layer_users(chosen, 'student'))))
+            teacher_maps = self.probe_teacher_maps(source.index, teacher_layers, probe, layer_users(chosen, 'teacher'))
             measure = lambda owner, layer: (self.teacher_geometry(layer) if owner == 'teacher'  # noqa: E731
                                             else feature_geometry(student, layer, 'student'))
             for term in chosen:
                 term.build_adapters(student_maps, teacher_maps, measure,
                                     dict(student=scale, teacher=self.input_scale), self.resolution_ratio)
 
-    def probe_teacher_maps(self, index: int, layers: List[HintLayer], probe: Tensor) -> Dict[HintLayer, Tensor]:
-        """``{layer: map}`` of feature source ``index`` on ``probe`` (default: what :meth:`forward` answers)."""
+    def probe_teacher_maps(self, index: int, layers: List[HintLayer], probe: Tensor,
+                           users: Optional[Dict[HintLayer, str]] = None) -> Dict[HintLayer, Tensor]:
+        """``{layer: map}`` of feature source ``index`` on ``probe`` (default: what :meth:`forward` answers);
+        ``users``: the terms that read each layer, for errors."""
         request = TeacherRequest(probe, [], [layers if i == index else [] for i in range(index + 1)])
         return self.forward(request).maps[index]
 

@@ -1,6 +1,6 @@
 """Several trained detectors as one teacher (Hinton et al.'s "set of cumbersome models"): each runs as a
 :class:`~.network.NetworkTeacher`; their outputs are combined by the rules of :mod:`.combination`."""
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from mmcv.ops import batched_nms
@@ -56,6 +56,12 @@ class TeacherEnsemble(TeacherKind):
         return [FeatureSource(member.index, self.feature_weights[member.index], member.name, pairs)
                 for member, pairs in zip(self.members, self._pairs)
                 if not (isinstance(pairs, (list, tuple)) and not pairs)]
+
+    def class_names(self) -> Dict[str, Tuple[str, ...]]:
+        return {what: names for member in self.members for what, names in member.class_names().items()}
+
+    def label_classes(self) -> Dict[str, int]:
+        return {what: count for member in self.members for what, count in member.label_classes().items()}
 
     def check_term(self, term: nn.Module, where: str) -> None:
         for member in self.members:

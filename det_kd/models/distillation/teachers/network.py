@@ -9,6 +9,7 @@ from mmdet.structures import SampleList
 from torch import Tensor, nn
 
 from ....utils.settings import check_number
+from ..class_names import checkpoint_classes, config_classes
 from ..feature_maps import HintLayer, extract_maps, probe_maps
 from ..receptive_field import Geometry, feature_geometry
 from ..teacher import build_teacher
@@ -46,6 +47,7 @@ class NetworkTeacher(TeacherKind):
                  index: int = 0) -> None:
         super().__init__(context, name)
         self.network = build_teacher(config, checkpoint, allow_random_init)
+        self.config, self.checkpoint = config, checkpoint
         self.index = index
         self.input_scale = float(check_number(input_scale, f'{name}.input_scale', 0.0, low_open=True))
         self.renormalize = bool(renormalize) and self._normalises_differently()
@@ -65,8 +67,25 @@ class NetworkTeacher(TeacherKind):
         super().check_term(term, where)
         term.check_compatibility(self.pair)
 
-    def probe_teacher_maps(self, index: int, layers: List[HintLayer], probe: Tensor) -> Dict[HintLayer, Tensor]:
-        return dict(zip(layers, probe_maps(self.network, layers, self._resize(probe), 'teacher')))
+    def class_names(self) -> Dict[str, Tuple[str, ...]]:
+        """The classes of its config's training set and of its checkpoint's ``dataset_meta``, where recorded."""
+        known = {}
+        from_config = config_classes(self.config)
+        if from_config is not None:
+            config = f'config {self.config!r}' if isinstance(self.config, str) else 'its inline config'
+            known[f'{self.name} ({config})'] = from_config
+        from_checkpoint = checkpoint_classes(dict(dataset_meta=getattr(self.network, 'dataset_meta', None)))
+        if from_checkpoint is not None:
+            known[f'{self.name} (checkpoint {self.checkpoint!r})'] = from_checkpoint
+        return known
+
+    def label_classes(self) -> Dict[str, int]:
+        head = getattr(getattr(self.network, 'roi_head', None), 'bbox_head', None)
+        return {self.name: int(head.num_classes)} if head is not None else {}
+
+    def probe_teacher_maps(self, index: int, layers: List[HintLayer], probe: Tensor,
+                           users: Optional[Dict[HintLayer, str]] = None) -> Dict[HintLayer, Tensor]:
+        return dict(zip(layers, probe_maps(self.network, layers, self._resize(probe), 'teacher', users)))
 
     def teacher_geometry(self, layer: HintLayer) -> Geometry:
         return feature_geometry(self.network, layer, 'teacher')
