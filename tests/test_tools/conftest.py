@@ -3,6 +3,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -12,15 +13,44 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_TRAIN = 6
 
 
+class ToolRun:
+    """``tools/<tool>`` started in ``cwd`` without waiting for it, so that independent runs (or the test's own
+    work) go on beside it; :meth:`finish` waits for it. Its combined output goes to a temporary file (a pipe
+    nobody reads yet could fill up and stall the tool)."""
+
+    def __init__(self, tool, args, cwd):
+        self.tool, self.args, self.output = tool, list(args), None
+        self.file = tempfile.TemporaryFile('w+', errors='replace')
+        env = dict(os.environ, PYTHONUNBUFFERED='1')
+        self.proc = subprocess.Popen([sys.executable, osp.join(REPO, 'tools', tool), *self.args], cwd=cwd,
+                                     env=env, stdout=self.file, stderr=subprocess.STDOUT)
+
+    def finish(self, returncode=0, timeout=600):
+        """Waits for the tool and returns its combined output; fails the test unless it exits with
+        ``returncode``."""
+        if self.output is None:
+            try:
+                self.proc.wait(timeout=timeout)
+            finally:
+                self.stop()  # after a timeout
+            self.file.seek(0)
+            self.output = self.file.read()
+            self.file.close()
+        code, tail = self.proc.returncode, self.output[-6000:]
+        assert code == returncode, f'{self.tool} {self.args} exited with {code}, not {returncode}:\n{tail}'
+        return self.output
+
+    def stop(self):
+        """Kills the tool if it still runs (a test that failed before waiting for it)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def run_tool(tool, args, cwd, returncode=0):
     """Runs ``tools/<tool>`` in ``cwd`` and returns its combined output; fails the test unless it exits with
     ``returncode``."""
-    env = dict(os.environ, PYTHONUNBUFFERED='1')
-    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', tool), *args], cwd=cwd, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
-    assert proc.returncode == returncode, \
-        f'{tool} {args} exited with {proc.returncode}, not {returncode}:\n{proc.stdout[-6000:]}'
-    return proc.stdout
+    return ToolRun(tool, args, cwd).finish(returncode)
 
 
 @pytest.fixture(scope='session')

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import REPO, run_tool
+from conftest import REPO, ToolRun, run_tool
 from mmengine.config import Config
 
 #: A demo at toy size: 4 training and 2 validation images, one epoch.
@@ -25,14 +25,39 @@ def readme_block(heading: str) -> str:
     return re.search(r'```bash\n(.*?)```', section, re.S).group(1)
 
 
+#: The Table 2 setting: same architecture; the teacher at 320x240, the student at 160x120
+#: (student_input_scale=0.5). Config paths relative to the caller's directory (the tools themselves run in the
+#: work directory).
+TABLE2 = [
+    '--num-train', '4', '--num-val', '2', '--img-size', '320', '240', '--epochs', '1', '--latency-runs', '2',
+    '--no-progress', '--teacher', 'configs/faster_rcnn/faster-rcnn_alexnet-w0.25_12e_synthetic-coco.py',
+    '--student', 'configs/resolution/faster-rcnn_alexnet-w0.25_160x120_12e_synthetic-coco.py', '--kd',
+    'configs/resolution/kd_alexnet-w0.25-160x120_alexnet-w0.25-320x240_12e_synthetic-coco.py'
+]
+
+
 @pytest.fixture(scope='module')
-def toy_demo(tmp_path_factory):
-    """One uninterrupted toy demo: ``(folder it ran in, work dir, its arguments, its output, its results.json
-    as written)``."""
+def demo_runs(tmp_path_factory):
+    """The uninterrupted toy demo and the Table 2 demo, started side by side (independent runs, each with its
+    own data and work directory): ``{'toy': (folder it runs in, work dir, its arguments, ToolRun), 'table2':
+    (work dir, ToolRun)}``; a test takes a run's output with ``finish()``."""
     root = tmp_path_factory.mktemp('toy_demo')
     work_dir = root / 'work_dirs' / 'demo'  # where the README's "Using the demo's models" expects it
     args = ['--work-dir', str(work_dir), *TOY]
-    out = run_tool('demo.py', args, cwd=root)
+    table2 = tmp_path_factory.mktemp('table2') / 'table2'
+    runs = dict(toy=(root, work_dir, args, ToolRun('demo.py', args, cwd=root)),
+                table2=(table2, ToolRun('demo.py', ['--work-dir', str(table2), *TABLE2], cwd=REPO)))
+    yield runs
+    for *_, run in runs.values():
+        run.stop()
+
+
+@pytest.fixture(scope='module')
+def toy_demo(demo_runs):
+    """One uninterrupted toy demo: ``(folder it ran in, work dir, its arguments, its output, its results.json
+    as written)``."""
+    root, work_dir, args, run = demo_runs['toy']
+    out = run.finish()
     return root, work_dir, args, out, json.loads((work_dir / 'results.json').read_text())
 
 
@@ -130,17 +155,10 @@ def test_demo_killed_after_the_teacher_stage_resumes_to_the_same_table(toy_demo,
     assert resumed['gain']['metrics'] == uninterrupted['gain']['metrics']
 
 
-def test_demo_runs_the_half_resolution_setting_of_table2(tmp_path):
+def test_demo_runs_the_half_resolution_setting_of_table2(demo_runs):
     """Same architecture; the teacher at 320x240, the student at 160x120 (student_input_scale=0.5)."""
-    work_dir = tmp_path / 'table2'
-    # config paths relative to the caller's directory (the tools themselves run in the work directory)
-    out = run_tool('demo.py', [
-        '--work-dir', str(work_dir), '--num-train', '4', '--num-val', '2', '--img-size', '320', '240', '--epochs',
-        '1', '--latency-runs', '2', '--no-progress', '--teacher',
-        'configs/faster_rcnn/faster-rcnn_alexnet-w0.25_12e_synthetic-coco.py', '--student',
-        'configs/resolution/faster-rcnn_alexnet-w0.25_160x120_12e_synthetic-coco.py', '--kd',
-        'configs/resolution/kd_alexnet-w0.25-160x120_alexnet-w0.25-320x240_12e_synthetic-coco.py'
-    ], cwd=REPO)
+    work_dir, run = demo_runs['table2']
+    out = run.finish()
     costs = json.loads((work_dir / 'results.json').read_text())['costs']
     assert [costs[role]['input_size'] for role in ('teacher', 'baseline', 'distilled')] == [[320, 240], [160, 120],
                                                                                                [160, 120]]

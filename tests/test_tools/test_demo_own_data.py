@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, run_tool
+from conftest import REPO, ToolRun, run_tool
 from mmengine.config import Config
 
 from det_kd.experiments.user_data import (UserDataset, anchor_fit_note, default_input_size, voc_dataset,
@@ -88,10 +88,9 @@ def test_bccd_as_a_voc_folder():
     assert dataset.num_val_images == 72 and default_input_size(dataset) == (320, 240)
 
 
-def test_demo_on_a_voc_folder_with_its_own_classes(toy_data):
-    work_dir = toy_data / 'work_dirs' / 'voc'
-    out = run_tool('demo.py', ['--voc-root', 'data/voc', '--work-dir', str(work_dir), '--pictures', '2', *TOY],
-                   cwd=toy_data)
+def test_demo_on_a_voc_folder_with_its_own_classes(toy_data, own_data_demos):
+    work_dir, run = own_data_demos['voc']
+    out = run.finish()
     assert '[demo] data: PASCAL VOC layout at' in out and 'input size 200x150' in out
     table = (work_dir / 'results.md').read_text()
     assert '| teacher |' in table and '| distilled student |' in table and 'COCO mAP@[.5,.95]' in table
@@ -140,6 +139,24 @@ def coco_config(root, text):
     return str(path)
 
 
+@pytest.fixture(scope='module')
+def own_data_demos(toy_data):
+    """The demo on the VOC folder and the demo on a COCO-format dataset config, started side by side (they
+    only read ``toy_data/data`` and write their own work directories): ``{'voc' | 'coco': (work dir,
+    ToolRun)}``; a test takes its run's output with ``finish()``."""
+    config = toy_data / 'my_coco.py'  # relative paths, no data_root: from the directory the demo runs in
+    config.write_text(COCO_CONFIG)
+    voc, coco = toy_data / 'work_dirs' / 'voc', toy_data / 'work_dirs' / 'coco'
+    voc_args = ['--voc-root', 'data/voc', '--work-dir', str(voc), '--pictures', '2', *TOY]
+    coco_args = ['--data-config', 'my_coco.py', '--input-size', '160', '120', '--work-dir', str(coco),
+                 '--pictures', '0', *TOY]
+    runs = dict(voc=(voc, ToolRun('demo.py', voc_args, cwd=toy_data)),
+                coco=(coco, ToolRun('demo.py', coco_args, cwd=toy_data)))
+    yield runs
+    for _, run in runs.values():
+        run.stop()
+
+
 def test_dataset_configs_the_demo_refuses_or_adjusts(toy_data, tmp_path):
     from det_kd.experiments.user_data import config_dataset, model_config_for
     wrapped = COCO_CONFIG + 'train_dataloader = dict(train_dataloader, dataset=dict(type="RepeatDataset", times=2, ' \
@@ -175,12 +192,9 @@ def test_dataset_configs_the_demo_refuses_or_adjusts(toy_data, tmp_path):
         model_config_for(STUDENT, dataset, (160, 120), keep_user_pipelines=True)
 
 
-def test_demo_on_a_coco_dataset_config(toy_data):
-    config = toy_data / 'my_coco.py'  # relative paths, no data_root: from the directory the demo runs in
-    config.write_text(COCO_CONFIG)
-    work_dir = toy_data / 'work_dirs' / 'coco'
-    out = run_tool('demo.py', ['--data-config', 'my_coco.py', '--input-size', '160', '120', '--work-dir',
-                               str(work_dir), '--pictures', '0', *TOY], cwd=toy_data)
+def test_demo_on_a_coco_dataset_config(toy_data, own_data_demos):
+    work_dir, run = own_data_demos['coco']
+    out = run.finish()
     assert '[demo] data: dataset config' in out and 'input size 160x120' in out
     table = (work_dir / 'results.md').read_text()
     assert 'VOC07 mAP@0.5' in table and 'COCO mAP@[.5,.95]' in table  # a VOCMetric was added to theirs
@@ -202,8 +216,11 @@ def test_demo_names_what_is_wrong_with_the_data(toy_data, tmp_path):
 
 
 def test_demo_refuses_own_data_options_without_own_data(tmp_path):
-    out = run_tool('demo.py', ['--classes', 'a', '--work-dir', str(tmp_path / 'x')], cwd=tmp_path, returncode=2)
+    # both are refused by the argument parser, before anything is written: they run side by side
+    classes = ToolRun('demo.py', ['--classes', 'a', '--work-dir', str(tmp_path / 'x')], cwd=tmp_path)
+    input_size = ToolRun('demo.py', ['--input-size', '10', '10', '--work-dir', str(tmp_path / 'x')],
+                         cwd=tmp_path)
+    out = classes.finish(returncode=2)
     assert '--classes goes with --voc-root' in out
-    out = run_tool('demo.py', ['--input-size', '10', '10', '--work-dir', str(tmp_path / 'x')], cwd=tmp_path,
-                   returncode=2)
+    out = input_size.finish(returncode=2)
     assert '--input-size goes with --voc-root or --data-config' in out
