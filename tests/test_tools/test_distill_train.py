@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 import torch
-from conftest import ONE_EPOCH, REPO, run_tool
+from conftest import ONE_EPOCH, REPO, ToolRun, run_tool
 
 STUDENT = osp.join(REPO, 'configs', 'faster_rcnn', 'faster-rcnn_alexnet-w0.25_12e_synthetic-coco.py')
 KD = osp.join(REPO, 'configs', 'kd', 'kd_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py')
@@ -30,11 +30,13 @@ def test_vgg16_to_alexnet_distillation_trains_and_deploys(workspace, teacher_che
     assert len(state) < len(teacher_state) + 10  # student + adapters only, not teacher + student
 
     # What training saved evaluates with the plain student config and MMDetection's test tool ...
-    out = run_tool('test.py', [STUDENT, kd_ckpt, '--work-dir', str(workspace / 'kd_test')], cwd=workspace)
-    assert 'coco/bbox_mAP' in out
-    # ... and the exported student loads strictly into it.
+    # (the test and the export both only read the checkpoint: they run side by side)
     exported = str(workspace / 'student.pth')
-    run_tool('export_student.py', [kd_ckpt, '--out', exported], cwd=workspace)
+    test_run = ToolRun('test.py', [STUDENT, kd_ckpt, '--work-dir', str(workspace / 'kd_test')], cwd=workspace)
+    export_run = ToolRun('export_student.py', [kd_ckpt, '--out', exported], cwd=workspace)
+    assert 'coco/bbox_mAP' in test_run.finish()
+    export_run.finish()
+    # ... and the exported student loads strictly into it.
     from mmengine.config import Config
     from mmdet.registry import MODELS
     import det_kd  # noqa: F401
