@@ -29,15 +29,27 @@ def without_rng_state(checkpoint: str, out: str) -> str:
 
 @pytest.fixture(scope='module')
 def uninterrupted(data_root, tmp_path_factory):
-    """The config (in a folder of its own) and the final weights of the run without interruption."""
+    """The config (in a folder of its own) and a function returning the final weights of the run without
+    interruption. The run starts here and is waited for when its weights are first asked for, so that it
+    trains beside the first test's own runs (one thread each)."""
     folder = tmp_path_factory.mktemp('uninterrupted')
     config = write_kd_config(str(folder / 'kd.py'), [SCHEDULE], IMPORTS, **SETTINGS)
-    TrainRun(config, str(folder / 'full'), data_root).finish()
-    return config, load_state_dict(str(folder / 'full' / 'epoch_2.pth'))
+    run, weights = TrainRun(config, str(folder / 'full'), data_root), {}
+
+    def final_weights():
+        if not weights:
+            run.finish()
+            weights.update(load_state_dict(str(folder / 'full' / 'epoch_2.pth')))
+        return weights
+
+    yield config, final_weights
+    if run.proc.poll() is None:  # a test failed before asking for the weights
+        run.proc.kill()
+        run.proc.wait()
 
 
 def test_killed_and_resumed_run_equals_uninterrupted_run(data_root, tmp_path, uninterrupted):
-    config, full = uninterrupted
+    config, full_weights = uninterrupted
     killed = write_kd_config(str(tmp_path / 'killed.py'),
                              [SCHEDULE, dict(type='KillAtIterHook', iteration=4)], IMPORTS, **SETTINGS)
     killed_dir, bare_dir = (str(tmp_path / name) for name in ('killed', 'bare'))
@@ -57,6 +69,7 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(data_root, tmp_path, un
     assert 'RNGStateHook: restored' in resumed_log
     assert 'holds no random states' in bare_log
 
+    full = full_weights()
     assert differing_keys(full, load_state_dict(osp.join(killed_dir, 'epoch_2.pth'))) == []
     # Without the states, the RPN / RoI samplers and the random flips draw other numbers after the resume.
     assert differing_keys(full, load_state_dict(osp.join(bare_dir, 'epoch_2.pth')))
@@ -66,7 +79,7 @@ def test_kill_during_a_checkpoint_save_keeps_the_last_checkpoint_and_resumes_exa
                                                                                      uninterrupted):
     """max_keep_ckpts=1: MMEngine's own hook deletes epoch_1.pth before writing epoch_2.pth, so a kill in
     that save leaves nothing to resume from. SafeCheckpointHook (det_kd's default) keeps it."""
-    config, full = uninterrupted
+    config, full_weights = uninterrupted
     killed = write_kd_config(str(tmp_path / 'killed_in_save.py'),
                              [SCHEDULE, dict(type='KillDuringSaveHook', epoch=2)], IMPORTS, **SETTINGS)
     work_dir = str(tmp_path / 'killed_in_save')
@@ -81,4 +94,4 @@ def test_kill_during_a_checkpoint_save_keeps_the_last_checkpoint_and_resumes_exa
     resumed_log = TrainRun(config, work_dir, data_root, '--resume').finish()
     assert 'resumed epoch: 1, iter: 3' in resumed_log and 'an incomplete save' in resumed_log
     assert not osp.exists(partial) and not osp.exists(osp.join(work_dir, 'epoch_1.pth'))  # max_keep_ckpts=1
-    assert differing_keys(full, load_state_dict(osp.join(work_dir, 'epoch_2.pth'))) == []
+    assert differing_keys(full_weights(), load_state_dict(osp.join(work_dir, 'epoch_2.pth'))) == []

@@ -63,8 +63,11 @@ def test_a_resumed_mixed_run_equals_the_uninterrupted_one(mixed, tmp_path):
     root, results = mixed
     full, first = (str(tmp_path / name) for name in ('full', 'first'))
     two = _config(str(tmp_path / 'two.py'), results, epochs=2)
-    TrainRun(two, full, root).finish()
-    TrainRun(_config(str(tmp_path / 'one.py'), results, epochs=1), first, root).finish()
+    # the uninterrupted run and the first epoch are independent: they run side by side (one thread each)
+    full_run = TrainRun(two, full, root)
+    first_run = TrainRun(_config(str(tmp_path / 'one.py'), results, epochs=1), first, root)
+    full_run.finish()
+    first_run.finish()
     log = TrainRun(two, first, root, '--resume').finish()
     assert 'resumed epoch: 1' in log
     assert differing_keys(load_state_dict(osp.join(full, 'epoch_2.pth')),
