@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO, ToolRun, run_tool
+from conftest import REPO, ToolRun
 from mmengine.config import Config
 
 from det_kd.experiments.user_data import (UserDataset, anchor_fit_note, default_input_size, voc_dataset,
@@ -207,11 +207,14 @@ def test_demo_on_a_coco_dataset_config(toy_data, own_data_demos):
 
 
 def test_demo_names_what_is_wrong_with_the_data(toy_data, tmp_path):
-    out = run_tool('demo.py', ['--voc-root', str(tmp_path), '--work-dir', str(tmp_path / 'x')], cwd=tmp_path,
-                   returncode=1)
+    # both stop at reading the data, having written nothing but the work directory: they run side by side
+    no_layout = ToolRun('demo.py', ['--voc-root', str(tmp_path), '--work-dir', str(tmp_path / 'x')],
+                        cwd=tmp_path)
+    same_split = ToolRun('demo.py', ['--voc-root', str(toy_data / 'data' / 'voc'), '--train-split', 'val',
+                                     '--work-dir', str(tmp_path / 'x')], cwd=tmp_path)
+    out = no_layout.finish(returncode=1)
     assert f'[demo] your data: --voc-root {tmp_path}: no PASCAL VOC layout there' in out
-    out = run_tool('demo.py', ['--voc-root', str(toy_data / 'data' / 'voc'), '--train-split', 'val', '--work-dir',
-                               str(tmp_path / 'x')], cwd=tmp_path, returncode=1)
+    out = same_split.finish(returncode=1)
     assert "the training split 'val' and the validation split 'val' share 3 image(s)" in out
 
 
