@@ -214,7 +214,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                                  args.device, args.seed)
     measured = measure_training_cost(setup, args.warmup, args.runs, args.device, not args.no_progress)
     breakdown = step_breakdown(setup, args.profile_runs, args.device) if args.profile_runs > 0 else None
-    padded = list(setup.teacher_batch['inputs'].shape)
+    padded = list(setup.request.inputs.shape)
     results = dict(
         command=command_line(argv),
         machine=machine_info(args.device, 'amp-fp16' if args.amp else 'fp32'),
@@ -231,7 +231,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             input_size=[height, width],
             batch_size=batch_size,
             padded_batch_shape=padded,
-            num_rois=None if setup.rois is None else int(setup.rois.shape[0]),
+            num_rois=None if setup.request.rois is None else int(setup.request.rois.shape[0]),
             warmup=args.warmup,
             runs=args.runs,
             profile_runs=args.profile_runs,

@@ -40,8 +40,9 @@ def test_paper_pair_with_cuda_roi_pool_under_fp16_autocast(tmp_path):
     setup = build_training_setup(kd_cfg, random_teacher=True, batch=batch, device='cuda')
     roi_layers = {type(m.roi_layers[0]).__name__ for m in setup.distiller.modules() if hasattr(m, 'roi_layers')}
     assert roi_layers == {'RoIPool'}, roi_layers
-    fp32 = paper_losses(setup.distiller, setup.teacher_batch, fp16=False)
-    fp16 = paper_losses(setup.distiller, setup.teacher_batch, fp16=True)
+    preprocessed = dict(inputs=setup.request.inputs, data_samples=setup.request.samples)
+    fp32 = paper_losses(setup.distiller, preprocessed, fp16=False)
+    fp16 = paper_losses(setup.distiller, preprocessed, fp16=True)
     print('\nloss            fp32          fp16 autocast   relative difference')
     for key in fp32:
         print(f'{key:15s} {fp32[key]:12.6f}  {fp16[key]:12.6f}  {abs(fp16[key] - fp32[key]) / max(abs(fp32[key]), 1e-12):.2e}')
