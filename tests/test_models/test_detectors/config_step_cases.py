@@ -10,7 +10,6 @@ hint stage. Regenerate only for an intended change of behaviour:
 ``python tests/test_models/test_detectors/config_step_cases.py``.
 """
 import copy
-import json
 import os.path as osp
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from det_kd.models.distillation.teacher_results import write_teacher_results
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from kd_fixtures import REPO  # noqa: E402
-from kd_step_cases import digest  # noqa: E402
+from kd_step_cases import one_thread, training_step, write_reference  # noqa: E402
 
 REFERENCE = osp.join(REPO, 'tests', 'data', 'config_step_reference.json')
 CONFIGS = osp.join(REPO, 'configs')
@@ -121,39 +120,19 @@ def _samples(kind: str):
 def run_case(name: str) -> dict:
     """Losses (summed per key) and gradients of one training step of case ``name``, at one thread."""
     config, overrides, kind = CASES[name]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread(), tempfile.TemporaryDirectory() as folder:
         data = _samples(kind)
-        with tempfile.TemporaryDirectory() as folder:
-            cfg = _model_cfg(config, overrides, folder, data['data_samples'])
-            torch.manual_seed(0)
-            hint_stage = cfg.pop('hint_stage', False)
-            model = MODELS.build(cfg)
-            model.init_weights()
-            model.train()
-            if hint_stage:
-                model.hint_stage = True
-            packed = model.data_preprocessor(copy.deepcopy(data), True)
-            torch.manual_seed(2)
-            losses = model.loss(packed['inputs'], packed['data_samples'])
-        losses = {k: (sum(v) if isinstance(v, (list, tuple)) else v) for k, v in losses.items() if 'loss' in k}
-        sum(losses.values()).backward()
-        grads = {k: p.grad.detach().clone() for k, p in model.named_parameters() if p.grad is not None}
-    finally:
-        torch.set_num_threads(threads)
-    return dict(losses={k: v.detach().clone() for k, v in losses.items()}, grads=grads)
-
-
-def summarize(step: dict) -> dict:
-    """What the reference file stores of :func:`run_case`'s output."""
-    return dict(losses={k: float(v) for k, v in step['losses'].items()},
-                grads={k: digest(g).tolist() for k, g in step['grads'].items()})
+        cfg = _model_cfg(config, overrides, folder, data['data_samples'])
+        torch.manual_seed(0)
+        hint_stage = cfg.pop('hint_stage', False)
+        model = MODELS.build(cfg)
+        model.init_weights()
+        model.train()
+        if hint_stage:
+            model.hint_stage = True
+        packed = model.data_preprocessor(copy.deepcopy(data), True)
+        return training_step(model, packed['inputs'], packed['data_samples'])
 
 
 if __name__ == '__main__':
-    from mmdet.utils import register_all_modules
-    register_all_modules(init_default_scope=True)
-    with open(REFERENCE, 'w') as file:
-        json.dump({name: summarize(run_case(name)) for name in CASES}, file, indent=1)
-    print(f'wrote {REFERENCE}')
+    write_reference(REFERENCE, CASES, run_case)

@@ -7,10 +7,12 @@ not change behaviour) is checked against it. The full tensors were compared bit 
 digest keeps the file small and is compared to float32 rounding, so that another CPU passes too. Regenerate
 only for an intended change of behaviour: ``python tests/test_models/test_detectors/kd_step_cases.py``.
 """
+import contextlib
 import copy
 import json
 import os.path as osp
 import sys
+from typing import Callable, Iterable, Iterator
 
 import torch
 
@@ -46,21 +48,33 @@ CASES = {
 def run_case(name: str) -> dict:
     """Losses (summed per key) and gradients of one training step of case ``name``, at one thread."""
     factory, scale = CASES[name]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         torch.manual_seed(0)
         model = build(factory())
         model.train()
         model.distill_scale = scale
         inputs, samples = batch(model, seed=1)
-        torch.manual_seed(2)
-        losses = model.loss(inputs, copy.deepcopy(samples))
-        losses = {k: (sum(v) if isinstance(v, (list, tuple)) else v) for k, v in losses.items() if 'loss' in k}
-        sum(losses.values()).backward()
-        grads = {k: p.grad.detach().clone() for k, p in model.named_parameters() if p.grad is not None}
+        return training_step(model, inputs, copy.deepcopy(samples))
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Within the block torch computes on one thread (the recorded steps' reductions run in one order)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
     finally:
         torch.set_num_threads(threads)
+
+
+def training_step(model: torch.nn.Module, inputs: torch.Tensor, samples: list) -> dict:
+    """Losses (summed per key) and gradients of one ``model.loss`` (its random sampling seeded with 2)."""
+    torch.manual_seed(2)
+    losses = model.loss(inputs, samples)
+    losses = {k: (sum(v) if isinstance(v, (list, tuple)) else v) for k, v in losses.items() if 'loss' in k}
+    sum(losses.values()).backward()
+    grads = {k: p.grad.detach().clone() for k, p in model.named_parameters() if p.grad is not None}
     return dict(losses={k: v.detach().clone() for k, v in losses.items()}, grads=grads)
 
 
@@ -71,14 +85,34 @@ def digest(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def summarize(step: dict) -> dict:
-    """What the reference file stores of :func:`run_case`'s output."""
+    """What a reference file stores of a recorded step."""
     return dict(losses={k: float(v) for k, v in step['losses'].items()},
                 grads={k: digest(g).tolist() for k, g in step['grads'].items()})
 
 
-if __name__ == '__main__':
+def assert_step_equals(step: dict, expected: dict, rename: Callable[[str], str] = lambda key: key) -> None:
+    """Every loss to float32 rounding and every gradient digest of ``step`` equal the recorded ``expected``
+    (parameter names of the record through ``rename``)."""
+    import pytest
+    assert sorted(step['losses']) == sorted(expected['losses'])
+    for key, value in expected['losses'].items():
+        assert float(step['losses'][key]) == pytest.approx(value, rel=1e-5, abs=1e-7), key
+        assert torch.isfinite(step['losses'][key]), key
+    grads = {rename(key): value for key, value in expected['grads'].items()}
+    assert sorted(step['grads']) == sorted(grads)
+    for key, value in grads.items():
+        assert torch.allclose(digest(step['grads'][key]), torch.tensor(value, dtype=torch.float64), rtol=1e-4,
+                              atol=1e-7), key
+
+
+def write_reference(path: str, cases: Iterable[str], run: Callable[[str], dict]) -> None:
+    """Records ``run(name)`` of every case into ``path`` (only for an intended change of behaviour)."""
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
-    with open(REFERENCE, 'w') as file:
-        json.dump({name: summarize(run_case(name)) for name in CASES}, file, indent=1)
-    print(f'wrote {REFERENCE}')
+    with open(path, 'w') as file:
+        json.dump({name: summarize(run(name)) for name in cases}, file, indent=1)
+    print(f'wrote {path}')
+
+
+if __name__ == '__main__':
+    write_reference(REFERENCE, CASES, run_case)

@@ -99,15 +99,13 @@ class DeFeatFeatureTerm(FeatureDistillationTerm):
 
     def pair_term(self, index: int, student_feat: Tensor, teacher_feat: Tensor, mask: Optional[Tensor],
                   inputs: DistillationInputs) -> Tensor:
-        if inputs.samples is None:
-            raise ValueError(f'{type(self).__name__} {self.name!r} needs the batch\'s ground truth '
-                             '(inputs.samples) for its object masks')
+        samples = self.ground_truth(inputs, 'object masks')
         map_size = teacher_feat.shape[-2:]
-        levels = {self.pair_level(index, map_cell_size(sample.metainfo, map_size)) for sample in inputs.samples}
+        levels = {self.pair_level(index, map_cell_size(sample.metainfo, map_size)) for sample in samples}
         if len(levels) != 1:
             raise ValueError(f'{self.pair_name(index)}: the samples of the batch put the map on different levels '
                              f'{sorted(levels)}')
-        boxes = [sample_boxes(sample).to(teacher_feat.device) for sample in inputs.samples]
+        boxes = [sample_boxes(sample).to(teacher_feat.device) for sample in samples]
         objects = defeat_object_mask(boxes, map_size, levels.pop(), self.level_strides, self.finest_scale)
         obj, bg = decoupled_feature_imitation(student_feat, teacher_feat, objects, mask)
         return inputs.scale * (self.obj_weight * obj + self.bg_weight * bg) / len(self.pairs)

@@ -9,6 +9,7 @@ family (attention transfer, CWD, PKD) differ only in ``pair_loss``.
 """
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from mmdet.structures import SampleList
 from torch import Tensor, nn
 
 from ..hint_adapter import HintAdapter
@@ -127,6 +128,14 @@ class FeatureDistillationTerm(DistillationTerm):
         the two maps (the ground truth in ``inputs.samples``, its own modules of the pair). Default:
         :meth:`pair_loss`."""
         return self.pair_loss(student_feat, teacher_feat, inputs.scale, mask)
+
+    def ground_truth(self, inputs: DistillationInputs, purpose: str) -> SampleList:
+        """The batch's samples (ground truth in the batch's frame) for ``purpose``; raises naming the term when
+        the step carries none."""
+        if inputs.samples is None:
+            raise ValueError(f'{type(self).__name__} {self.name!r} needs the batch\'s ground truth '
+                             f'(inputs.samples) for its {purpose}')
+        return inputs.samples
 
     def forward(self, inputs: DistillationInputs) -> Dict[str, Tensor]:
         if len(self.adapters) != len(self.pairs):

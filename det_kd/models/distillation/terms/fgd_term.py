@@ -86,12 +86,10 @@ class FGDTerm(FeatureDistillationTerm):
 
     def pair_term(self, index: int, student_feat: Tensor, teacher_feat: Tensor, mask: Optional[Tensor],
                   inputs: DistillationInputs) -> Tensor:
-        if inputs.samples is None:
-            raise ValueError(f'{type(self).__name__} {self.name!r} needs the batch\'s ground truth '
-                             '(inputs.samples) for its foreground masks')
+        samples = self.ground_truth(inputs, 'foreground masks')
         map_size = teacher_feat.shape[-2:]
-        boxes = [sample_boxes(sample).to(teacher_feat.device) for sample in inputs.samples]
-        cell_sizes = [map_cell_size(sample.metainfo, map_size) for sample in inputs.samples]
+        boxes = [sample_boxes(sample).to(teacher_feat.device) for sample in samples]
+        cell_sizes = [map_cell_size(sample.metainfo, map_size) for sample in samples]
         fg, bg = fgd_masks(boxes, map_size, cell_sizes)
         blocks = self.context_blocks[index]
         parts = fgd_losses(student_feat, teacher_feat, fg, bg, self.temp, blocks['student'], blocks['teacher'])
