@@ -2,6 +2,7 @@
 import copy
 import os.path as osp
 
+import numpy as np
 import torch
 from mmengine.config import Config
 from mmdet.registry import MODELS
@@ -55,3 +56,16 @@ def batch(model, seed=0, batch_size=2):
                           num_items=[2] * batch_size, num_classes=NUM_CLASSES)
     data = model.data_preprocessor(data, True)
     return data['inputs'], data['data_samples']
+
+
+def demo_step_losses(model, seed=0):
+    """The losses of one training-mode ``model.loss`` on two 3x128x160 demo images (2 and 1 boxes; identity
+    ``homography_matrix``), as a config's one-step test feeds it."""
+    torch.manual_seed(seed)
+    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 160)] * 2, num_items=[2, 1],
+                            num_classes=model.roi_head.bbox_head.num_classes)
+    for sample in packed['data_samples']:
+        sample.set_metainfo(dict(homography_matrix=np.eye(3, dtype=np.float32)))
+    model.train()
+    data = model.data_preprocessor(packed, True)
+    return model.loss(data['inputs'], data['data_samples'])

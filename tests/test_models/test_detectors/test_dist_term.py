@@ -16,7 +16,7 @@ from det_kd.models.distillation.recorders import MethodCallRecorder
 from det_kd.models.distillation.teacher_results import write_teacher_results
 from det_kd.models.distillation.terms.base import DistillationInputs, RCNOutputs
 from det_kd.models.distillation.terms.dist_term import DISTTerm
-from kd_fixtures import NUM_CLASSES, REPO, batch, build, kd_cfg, student_cfg
+from kd_fixtures import NUM_CLASSES, REPO, batch, build, demo_step_losses, kd_cfg, student_cfg
 
 HEADS_OFF = dict(loss_hint=None, rpn_cls=None, rpn_reg=None, rcn_cls=None, rcn_reg=None)
 
@@ -191,12 +191,6 @@ def test_the_dist_configs_build_and_the_synthetic_one_steps():
     cfg.model.teacher.update(checkpoint=None, allow_random_init=True)
     model = MODELS.build(cfg.model)
     assert list(model.distill_terms) == ['dist']
-    from mmdet.testing import demo_mm_inputs
-    torch.manual_seed(0)
-    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 160)] * 2, num_items=[2, 1],
-                            num_classes=model.roi_head.bbox_head.num_classes)
-    model.train()
-    data = model.data_preprocessor(packed, True)
-    losses = model.loss(data['inputs'], data['data_samples'])
+    losses = demo_step_losses(model)
     assert torch.isfinite(losses['loss_dist']) and float(losses['loss_dist']) > 0
     assert not {'loss_hint', 'loss_rpn_kd_cls', 'loss_rcn_kd_cls'} & set(losses)

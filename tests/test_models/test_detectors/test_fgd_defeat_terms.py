@@ -7,7 +7,6 @@ import os.path as osp
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 
 import det_kd  # noqa: F401
@@ -19,7 +18,7 @@ from det_kd.models.distillation.terms import DistillationInputs, RCNOutputs
 from det_kd.models.losses.box_masks import map_cell_size, sample_boxes
 from det_kd.models.losses.decoupled_features import decoupled_feature_imitation, defeat_object_mask
 from det_kd.models.losses.focal_global_distillation import fgd_losses, fgd_masks
-from kd_fixtures import REPO, batch, build, kd_cfg
+from kd_fixtures import REPO, batch, build, demo_step_losses, kd_cfg
 
 HEADS_OFF = dict(loss_hint=None, rpn_cls=None, rpn_reg=None, rcn_cls=None, rcn_reg=None)
 FGD = dict(type='FGDTerm', pairs=[dict(student=0, teacher=0)])
@@ -196,12 +195,7 @@ def test_the_fpn_pair_configs_step_with_finite_losses(config):
     levels = 4 if method == 'fgd' else 5  # FGD distils P2-P5 (neck.fpn_convs.0-3), DeFeat every FPN output
     feature_term = model.distill_terms[keys[0][len('loss_'):]]
     assert [pair['student'] for pair in feature_term.pairs] == list(range(levels))
-    torch.manual_seed(0)
-    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 160)] * 2, num_items=[2, 1],
-                            num_classes=model.roi_head.bbox_head.num_classes)
-    model.train()
-    data = model.data_preprocessor(packed, True)
-    losses = model.loss(data['inputs'], data['data_samples'])
+    losses = demo_step_losses(model)
     for key in keys:
         assert torch.isfinite(losses[key]) and float(losses[key]) > 0, key
     loss, _ = model.parse_losses(losses)

@@ -3,11 +3,9 @@ MGD masks' random stream and resume, FBKD's non-local block and its minimum."""
 import copy
 import os.path as osp
 
-import numpy as np
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 
 import det_kd  # noqa: F401
@@ -17,7 +15,7 @@ from det_kd.models.distillation.terms import DistillationInputs
 from det_kd.models.distillation.terms.fbkd_term import FBKDTerm, NonLocalBlock
 from det_kd.models.distillation.terms.mgd_term import MGDTerm
 from det_kd.models.losses.masked_generative import masked_generative_distance, random_keep_mask
-from kd_fixtures import REPO, batch, build, kd_cfg
+from kd_fixtures import REPO, batch, build, demo_step_losses, kd_cfg
 
 HEADS_OFF = dict(loss_hint=None, rpn_cls=None, rpn_reg=None, rcn_cls=None, rcn_reg=None)
 PAIR = [dict(student=0, teacher=0)]
@@ -339,13 +337,7 @@ def test_fpn_pair_config_steps_with_the_term_on_p2_to_p5(method, key):
         assert (term.reductions, term.strides) == ([4, 4, 2, 2], [8, 4, 2, 2])
     else:
         assert (term.alpha_mgd, term.lambda_mgd) == (5e-7, 0.45)
-    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 160)] * 2, num_items=[2, 1],
-                            num_classes=model.roi_head.bbox_head.num_classes)
-    for sample in packed['data_samples']:
-        sample.set_metainfo(dict(homography_matrix=np.eye(3, dtype=np.float32)))
-    model.train()
-    data = model.data_preprocessor(packed, True)
-    losses = model.loss(data['inputs'], data['data_samples'])
+    losses = demo_step_losses(model)
     assert set(losses) >= {key, 'loss_cls', 'loss_rpn_cls'} and 'loss_hint' not in losses
     loss, _ = model.parse_losses(losses)
     assert torch.isfinite(loss) and float(losses[key].detach()) > 0
