@@ -3,7 +3,8 @@
 Trains the baseline student and one distilled student per Table 4 column (L2, L2-B, CLS, CLS-W, Hints,
 Hints-A, L2-B+CLS-W, all three; with ``--columns`` also the feature-distillation family: AT, CWD, PKD alone and
 "all three + AT" / "+ CWD" / "+ PKD", on the config's hint pairs, and FitNets-2-stage: the config's terms after
-a first sixth of the epochs on the hint alone) with the same schedule and seeds, evaluates
+a first sixth of the epochs on the hint alone; and method columns: another distillation config file of the same
+pair and data, e.g. ``configs/kd/fgd_*.py``, checked at start-up) with the same schedule and seeds, evaluates
 each with the plain student config, and writes ``ablation.md`` / ``ablation.json`` (mean and std over seeds)
 next to the paper's numbers.
 With the Baseline column, every other column's gain is paired by seed (same data and seed as its baseline):
@@ -21,7 +22,15 @@ with ``OMP_NUM_THREADS`` = CPU cores / N (on a CPU, N one-thread runs outpace on
 import argparse
 
 from det_kd.experiments.ablation import run_ablation
-from det_kd.experiments.ablation_columns import ABLATION_COLUMNS, TABLE4_COLUMNS
+from det_kd.experiments.ablation_columns import ABLATION_COLUMNS, TABLE4_COLUMNS, check_column
+
+
+def column(value: str) -> str:
+    """``--columns`` entries: a named column or a distillation config file (a method column)."""
+    try:
+        return check_column(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parse_args() -> argparse.Namespace:
@@ -29,9 +38,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('kd_config', help='distillation config (KDFasterRCNN wrapping the student config)')
     parser.add_argument('--student', help='plain student config (default: the distillation config\'s _base_)')
     parser.add_argument('--teacher-checkpoint', required=True, help='trained teacher checkpoint')
-    parser.add_argument('--columns', nargs='+', default=list(TABLE4_COLUMNS), choices=list(ABLATION_COLUMNS),
-                        help='default: the Table 4 columns; also AT, CWD, PKD, "all three + AT" etc. and '
-                        'FitNets-2-stage')
+    parser.add_argument('--columns', nargs='+', default=list(TABLE4_COLUMNS), type=column,
+                        help=f'default: the Table 4 columns; any of {list(ABLATION_COLUMNS)}; or a distillation '
+                        'config file of the same pair (a method column, named by its file: e.g. '
+                        'configs/kd/fgd_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--metric', default='pascal_voc/mAP', help='metric key of the test runs')

@@ -13,7 +13,8 @@ from typing import Dict, List, Optional, Tuple, Union
 from mmengine.config import Config
 
 from ..models.distillation.teacher import single_teacher
-from .ablation_columns import ABLATION_COLUMNS, PAPER_TABLE4, column_config
+from .ablation_columns import (ABLATION_COLUMNS, PAPER_TABLE4, column_config, column_label, is_baseline,
+                               is_method_column, method_config)
 from .gain import BOOTSTRAP_METRIC, checked_bootstrap_by_seed, format_interval, gain_summary
 from .results import mean_std, metric_percent
 from .run_configs import merged_config
@@ -54,12 +55,13 @@ _CONFIG_LOCK = threading.Lock()
 def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
                env: Optional[Dict[str, str]] = None) -> Tuple[float, str]:
     """Trains and tests one column for one seed; returns the metric in percent and the predictions file."""
-    run_dir = osp.abspath(osp.join(args.work_dir, column.replace(' ', '_').replace('+', '_'), f'seed{seed}'))
+    label = column_label(column)
+    run_dir = osp.abspath(osp.join(args.work_dir, label.replace(' ', '_').replace('+', '_'), f'seed{seed}'))
     progress = args.jobs == 1 and not args.no_progress  # concurrent bars would overwrite each other
     seed_options = schedule_options(args.epochs, seed) if args.epochs else [f'randomness.seed={seed}']
     options = [*seed_options, *args.cfg_options]
     with _CONFIG_LOCK:  # MMEngine resolves `mmdet::` bases through pkg_resources, which is not thread-safe
-        if ABLATION_COLUMNS[column] is None:
+        if is_baseline(column):
             config = student
         else:
             os.makedirs(run_dir, exist_ok=True)
@@ -68,11 +70,11 @@ def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
             column_config(args.kd_config, column, epochs).dump(config)
             options.append(f'model.teacher.checkpoint={osp.abspath(args.teacher_checkpoint)}')
         epochs = args.epochs or configured_epochs(config, options)
-    metrics = train_and_test(f'{column} (seed {seed})', config, student, run_dir, os.getcwd(), options, epochs,
+    metrics = train_and_test(f'{label} (seed {seed})', config, student, run_dir, os.getcwd(), options, epochs,
                              progress, env=env, resume=args.resume)
     metric = metric_percent(args.metric, metrics[args.metric])
     if not progress:
-        print(f'[ablation] {column} (seed {seed}): {args.metric} {metric:.1f}', flush=True)
+        print(f'[ablation] {label} (seed {seed}): {args.metric} {metric:.1f}', flush=True)
     return metric, metrics['predictions']
 
 
@@ -85,7 +87,8 @@ def failure_reason(error: StageError) -> str:
 
 def run_columns(args: argparse.Namespace, student: str) -> Tuple[Dict[str, Union[List[float], str]], dict]:
     """Every requested column over every seed, ``args.jobs`` runs at a time; a column that cannot run for
-    this pair records the reason instead of its values. Also returns ``{column: {seed: predictions file}}``."""
+    this pair records the reason instead of its values. Results are keyed by
+    :func:`~.ablation_columns.column_label`; also returns ``{label: {seed: predictions file}}``."""
     env = None
     if args.jobs > 1:
         env = dict(OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // args.jobs)))
@@ -95,14 +98,15 @@ def run_columns(args: argparse.Namespace, student: str) -> Tuple[Dict[str, Union
     results: Dict[str, Union[List[float], str]] = {}
     predictions: Dict[str, Dict[int, str]] = {}
     for column in args.columns:
+        label = column_label(column)
         try:
             runs_of_column = [futures[(column, seed)].result() for seed in args.seeds]
         except StageError as error:
-            results[column] = failure_reason(error)
-            print(f'[ablation] {column}: not run: {results[column]}')
+            results[label] = failure_reason(error)
+            print(f'[ablation] {label}: not run: {results[label]}')
             continue
-        results[column] = [metric for metric, _ in runs_of_column]
-        predictions[column] = {seed: path for seed, (_, path) in zip(args.seeds, runs_of_column)}
+        results[label] = [metric for metric, _ in runs_of_column]
+        predictions[label] = {seed: path for seed, (_, path) in zip(args.seeds, runs_of_column)}
     return results, predictions
 
 
@@ -135,7 +139,9 @@ def ablation_table(results: Dict[str, Union[List[float], str]], metric: str,
     gains = gains or {}
     lines = [f'| column | {metric} (mean ± std, %) | gain over baseline [95 % CI over seeds] | seeds | '
              'paper PASCAL / KITTI (VGG16 -> Tucker) |', '|---|---|---|---|---|']
-    for column in (name for name in ABLATION_COLUMNS if name in results):  # the paper's order, then the family
+    # the paper's order, then the family, then method columns as requested
+    order = [name for name in ABLATION_COLUMNS if name in results] + [n for n in results if n not in ABLATION_COLUMNS]
+    for column in order:
         values = results[column]
         paper = '{} / {}'.format(*PAPER_TABLE4[column]) if column in PAPER_TABLE4 else '-'
         if isinstance(values, str):
@@ -155,11 +161,30 @@ def ablation_table(results: Dict[str, Union[List[float], str]], metric: str,
     return '\n'.join(lines)
 
 
+def check_method_columns(kd_config: str, columns: List[str]) -> None:
+    """At start-up: every method column distils ``kd_config``'s pair on its data, and no two columns share a
+    label (their runs would share a folder).
+
+    Raises:
+        ValueError: Naming the config and the differing key, or the two columns.
+    """
+    seen: Dict[str, str] = {}
+    for column in columns:
+        label = column_label(column)
+        if label in seen and seen[label] != column:
+            raise ValueError(f'columns {seen[label]!r} and {column!r} would both be named {label!r}')
+        seen[label] = column
+        if is_method_column(column):
+            with _CONFIG_LOCK:
+                method_config(kd_config, column)
+
+
 def run_ablation(args: argparse.Namespace) -> None:
     """Runs the ablation that ``tools/ablation.py``'s arguments ``args`` describe and writes ``ablation.md``
     and ``ablation.json`` into ``args.work_dir``."""
     with _CONFIG_LOCK:
         single_teacher(Config.fromfile(args.kd_config).model, 'tools/ablation.py --teacher-checkpoint')
+    check_method_columns(args.kd_config, args.columns)
     student = args.student or student_config(args.kd_config)
     results, predictions = run_columns(args, student)
     gains = column_gains(results, predictions, args, student)

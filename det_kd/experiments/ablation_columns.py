@@ -1,7 +1,9 @@
 """The columns of the paper's ablation (Table 4) and of the feature-distillation family (AT, CWD, PKD, alone
 and added to the paper's terms; FitNets' two stages) as overrides of a distillation config's ``model.distill``
-(and, for FitNets, of its hooks)."""
+(and, for FitNets, of its hooks); and method columns: another distillation config of the same pair (e.g.
+``configs/kd/fgd_*.py``), whose ``model.distill`` is the column."""
 import copy
+import os.path as osp
 from typing import Dict, Optional
 
 from mmengine.config import Config
@@ -63,8 +65,67 @@ def _term_pairs(distill: dict) -> list:
     return [{key: value for key, value in pair.items() if key != 'adapter'} for pair in hints]
 
 
+#: What a method column's config must share with the ablation's distillation config for its runs to pair with
+#: the same baselines and teacher checkpoint: the student (the distillation model less its teacher and terms),
+#: the teacher's config (the ablation sets the checkpoint) and the data.
+SHARED_KEYS = ('model.data_preprocessor', 'model.backbone', 'model.neck', 'model.rpn_head', 'model.roi_head',
+               'model.train_cfg', 'model.test_cfg', 'model.teacher.config', 'train_dataloader.dataset',
+               'val_dataloader.dataset')
+
+
+def is_method_column(column: str) -> bool:
+    """Whether ``column`` names a distillation config file (a method column) rather than a named column."""
+    return column.endswith('.py')
+
+
+def is_baseline(column: str) -> bool:
+    """Whether ``column`` trains the plain student."""
+    return not is_method_column(column) and ABLATION_COLUMNS[column] is None
+
+
+def column_label(column: str) -> str:
+    """The name a column's runs and table row carry: a method column's config file name without ``.py``."""
+    return osp.splitext(osp.basename(column))[0] if is_method_column(column) else column
+
+
+def check_column(column: str) -> str:
+    """``column`` if it is a named column or an existing config file (``tools/ablation.py --columns``).
+
+    Raises:
+        ValueError: Neither, naming the choices.
+    """
+    if column in ABLATION_COLUMNS or (is_method_column(column) and osp.isfile(column)):
+        return column
+    what = 'no such config file' if is_method_column(column) else 'not a column'
+    raise ValueError(f'{column!r}: {what}; a column is one of {list(ABLATION_COLUMNS)} or a distillation config '
+                     'file of the same teacher / student pair (e.g. configs/kd/fgd_*.py)')
+
+
+def _key(cfg: Config, dotted: str):
+    value = cfg
+    for part in dotted.split('.'):
+        value = value.get(part) if hasattr(value, 'get') else None
+    return value.to_dict() if hasattr(value, 'to_dict') else value
+
+
+def method_config(kd_config: str, column: str) -> Config:
+    """The method column ``column`` (a distillation config file), checked to share :data:`SHARED_KEYS` with
+    ``kd_config`` so that its runs pair with the ablation's baselines and teacher checkpoint.
+
+    Raises:
+        ValueError: A shared key differs, naming it and both files.
+    """
+    reference, cfg = Config.fromfile(kd_config), Config.fromfile(column)
+    for key in SHARED_KEYS:
+        if _key(cfg, key) != _key(reference, key):
+            raise ValueError(f'{column}: `{key}` differs from {kd_config}\'s; a method column must distil the '
+                             'same pair on the same data (its runs pair with the same baselines and teacher)')
+    return cfg
+
+
 def column_config(kd_config: str, column: str, epochs: Optional[int] = None) -> Config:
-    """The distillation config with ``ABLATION_COLUMNS[column]`` merged into ``model.distill``.
+    """The distillation config with ``ABLATION_COLUMNS[column]`` merged into ``model.distill`` (a method
+    column: its own config, :func:`method_config`).
 
     A dict override is merged into the config's own dict for that key (e.g. ``rpn_reg=dict(mode='l2')`` keeps
     the config's ``nu``); None switches the term off; a term of ``terms`` without ``pairs`` gets the config's
@@ -75,6 +136,8 @@ def column_config(kd_config: str, column: str, epochs: Optional[int] = None) -> 
     Raises:
         ValueError: For the 'Baseline' column, which is the plain student config, not an override.
     """
+    if is_method_column(column):
+        return method_config(kd_config, column)
     overrides = ABLATION_COLUMNS[column]
     if overrides is None:
         raise ValueError("the 'Baseline' column trains the plain student config")

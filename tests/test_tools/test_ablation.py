@@ -1,4 +1,5 @@
-"""The Table 4 ablation runner at toy size: columns as config overrides, a failing column reported, a table."""
+"""The Table 4 ablation runner at toy size: columns as config overrides or method configs, a failing column
+reported, a table."""
 import json
 import os.path as osp
 
@@ -8,6 +9,10 @@ from conftest import ONE_EPOCH, REPO, run_tool
 from det_kd.experiments.ablation_columns import PAPER_TABLE4, TABLE4_COLUMNS
 
 KD = osp.join(REPO, 'configs', 'kd', 'kd_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco.py')
+#: a method column: another distillation config of the same pair, its runs and row named by its file
+CWD_LABEL = 'cwd_alexnet-w0.25-vgg16-w0.25_12e_synthetic-coco'
+CWD = osp.join(REPO, 'configs', 'kd', CWD_LABEL + '.py')
+FPN_FGD = osp.join(REPO, 'configs', 'kd', 'fgd_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py')
 
 
 def test_table4_columns_cover_the_paper():
@@ -17,36 +22,36 @@ def test_table4_columns_cover_the_paper():
 
 def test_ablation_runs_columns_and_reports_the_impossible_one(workspace, teacher_checkpoint):
     work_dir = workspace / 'ablation'
-    out = run_tool('ablation.py', [KD, '--teacher-checkpoint', teacher_checkpoint, '--columns', 'Baseline', 'CLS-W',
+    out = run_tool('ablation.py', [KD, '--teacher-checkpoint', teacher_checkpoint, '--columns', 'Baseline', CWD,
                                    'Hints', '--bootstrap', '50',
                                    '--work-dir', str(work_dir), '--no-progress', '--jobs', '2', '--cfg-options',
                                    *ONE_EPOCH], cwd=workspace)
     record = json.loads((work_dir / 'ablation.json').read_text())
     results = record['results']
-    assert len(results['CLS-W']) == 1 and 0.0 <= results['CLS-W'][0] <= 100.0
+    assert len(results[CWD_LABEL]) == 1 and 0.0 <= results[CWD_LABEL][0] <= 100.0
     # the gain is paired with the baseline of the same seed; the bootstrap recomputes both mAPs from the
     # dumped detections, equal to what the test runs reported
-    gain = record['gains']['CLS-W']
+    gain = record['gains'][CWD_LABEL]
     voc = gain['metrics']['pascal_voc/mAP']
-    assert voc['gains']['0'] == voc['mean'] == results['CLS-W'][0] - results['Baseline'][0]
+    assert voc['gains']['0'] == voc['mean'] == results[CWD_LABEL][0] - results['Baseline'][0]
     boot = gain['bootstrap']['0']  # the tool checks its recomputed mAPs against the test runs' (else it fails)
     assert boot['num_samples'] == 50 and boot['gain'] == pytest.approx(voc['mean'], abs=1e-3)
     assert boot['low'] <= boot['high']
-    assert 'CLS-W: the gain has no interval' in out  # one seed
+    assert f'{CWD_LABEL}: the gain has no interval' in out  # one seed; a method column is named by its file
     # VGG16-w0.25 conv5_3 has 128 channels, AlexNet-w0.25 conv5 64: "Hints" without adaptation cannot run
     assert "adapter='none' needs equal channels" in results['Hints']
-    assert '| CLS-W |' in out and '57.7 / 51.3' in out
-    assert '[ablation] CLS-W (seed 0): pascal_voc/mAP' in out  # with 2 jobs: a line per run, no bars
+    assert f'| {CWD_LABEL} |' in out and '| Hints | n/a' in out and '56.9 / 50.3' in out
+    assert f'[ablation] {CWD_LABEL} (seed 0): pascal_voc/mAP' in out  # with 2 jobs: a line per run, no bars
     # tools/paired_gain.py on the same two finished runs gives the same paired gain and bootstrap
     from det_kd.experiments.ablation import student_config
     run_tool('paired_gain.py', [student_config(KD), '--seeds', '0', '--bootstrap', '50',
                                 '--baseline', str(work_dir / 'Baseline' / 'seed{seed}'),
-                                '--distilled', str(work_dir / 'CLS-W' / 'seed{seed}'),
-                                '--out', str(workspace / 'cls_w_gain')], cwd=workspace)
-    again = json.loads((workspace / 'cls_w_gain.json').read_text())['summary']
+                                '--distilled', str(work_dir / CWD_LABEL / 'seed{seed}'),
+                                '--out', str(workspace / 'cwd_gain')], cwd=workspace)
+    again = json.loads((workspace / 'cwd_gain.json').read_text())['summary']
     assert again['metrics']['pascal_voc/mAP']['gains']['0'] == pytest.approx(voc['gains']['0'])
     assert again['bootstrap']['0']['gain'] == pytest.approx(boot['gain'])
-    assert (workspace / 'cls_w_gain.md').read_text().startswith('# Distilled minus baseline')
+    assert (workspace / 'cwd_gain.md').read_text().startswith('# Distilled minus baseline')
 
 
 def test_column_configs_switch_the_right_terms():
@@ -95,3 +100,22 @@ def test_student_of_a_distillation_config_that_inherits_another_is_the_plain_stu
     # hint10-centre inherits hint3-centre, which inherits the plain student
     assert student_config(osp.join(demo, 'kd_alexnet-w0.25-vgg16-w0.25_hint10-centre_demo.py')) == plain
     assert student_config(osp.join(demo, 'kd_alexnet-w0.25-vgg16-w0.25_demo.py')) == plain
+
+
+def test_method_columns_are_config_files_of_the_same_pair():
+    from det_kd.experiments.ablation import check_method_columns
+    from det_kd.experiments.ablation_columns import check_column, column_config, column_label, is_baseline
+    assert column_label(CWD) == CWD_LABEL and column_label('CLS-W') == 'CLS-W'
+    assert is_baseline('Baseline') and not is_baseline(CWD) and not is_baseline('CLS-W')
+    assert column_config(KD, CWD).model.distill['terms'][0]['type'] == 'ChannelWiseDistillationTerm'
+    assert check_column(CWD) == CWD and check_column('PKD-batch') == 'PKD-batch'
+    with pytest.raises(ValueError, match='no such config file'):
+        check_column('configs/kd/missing.py')
+    with pytest.raises(ValueError, match="'CWD!': not a column"):
+        check_column('CWD!')
+    # FGD of the FPN pair cannot pair with the AlexNet <- VGG16 baselines: refused at start-up, naming the key
+    with pytest.raises(ValueError, match=r'fgd_r18.*`model\.\w+` differs from .*kd_alexnet'):
+        check_method_columns(KD, ['Baseline', CWD, FPN_FGD])
+    with pytest.raises(ValueError, match='would both be named'):
+        check_method_columns(KD, [CWD, osp.join(osp.dirname(CWD), '.', CWD_LABEL + '.py')])
+    check_method_columns(KD, ['Baseline', 'CLS-W', CWD])
