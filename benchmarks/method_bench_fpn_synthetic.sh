@@ -51,12 +51,13 @@ lane1() {
             train_cfg.val_interval=24 param_scheduler.1.end=24 "param_scheduler.1.milestones=[16, 22]" \
             default_hooks.checkpoint.max_keep_ckpts=1 randomness.seed=0
     fi
+    touch teacher.done  # the checkpoint is complete (lane 2 waits for this, not for the file being written)
     methods 0
 }
 lane2() {
     if [ ! -f teacher/epoch_24.pth ]; then
         log "baselines ${SEEDS[*]}"; ablation "${SEEDS[@]}" -- Baseline
-        while [ ! -f teacher/epoch_24.pth ]; do sleep 60; done
+        while [ ! -f teacher.done ]; do sleep 60; done
         methods 1
     else
         methods 1
