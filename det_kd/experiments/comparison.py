@@ -31,6 +31,9 @@ class Arm:
         data_dir (str): The folder the tools run in (holding the ``data/`` the config reads).
         options (list[str]): More ``--cfg-options`` (e.g. ``model.teacher.checkpoint=...``), after the schedule's.
         epochs (int, optional): Its epochs, if not the experiment's (e.g. a teacher trained longer).
+        seeds (list[int], optional): Its seeds, if not the experiment's (e.g. one teacher for every seed).
+        export (bool): Export the student of its distillation checkpoint and test that (``student.pth``: a
+            checkpoint another arm can load as its teacher). Defaults to False.
     """
     name: str
     config: str
@@ -38,6 +41,8 @@ class Arm:
     data_dir: str
     options: List[str] = field(default_factory=list)
     epochs: Optional[int] = None
+    seeds: Optional[List[int]] = None
+    export: bool = False
 
     def run_dir(self, work_dir: str, seed: int) -> str:
         return osp.abspath(osp.join(work_dir, self.name, f'seed{seed}'))
@@ -45,8 +50,8 @@ class Arm:
 
 def run_arms(arms: Sequence[Arm], seeds: Sequence[int], work_dir: str, epochs: int, jobs: int = 1,
              resume: bool = False, progress: bool = True) -> Dict[str, Dict[int, dict]]:
-    """Trains and tests every arm for every seed with ``tools/demo.py``'s schedule of ``epochs`` epochs (or the
-    arm's own), ``jobs`` runs at a time (each with ``OMP_NUM_THREADS`` = CPU cores / ``jobs`` when ``jobs`` >
+    """Trains and tests every arm for every seed (or the arm's own seeds) with ``tools/demo.py``'s schedule of
+    ``epochs`` epochs (or the arm's own), ``jobs`` runs at a time (each with ``OMP_NUM_THREADS`` = CPU cores / ``jobs`` when ``jobs`` >
     1).
 
     Returns:
@@ -63,16 +68,16 @@ def run_arms(arms: Sequence[Arm], seeds: Sequence[int], work_dir: str, epochs: i
         arm_epochs = arm.epochs or epochs
         metrics = train_and_test(f'{arm.name} (seed {seed})', arm.config, arm.test_config,
                                  arm.run_dir(work_dir, seed), arm.data_dir,
-                                 [*schedule_options(arm_epochs, seed), *arm.options], arm_epochs, show, env=env,
-                                 resume=resume)
+                                 [*schedule_options(arm_epochs, seed), *arm.options], arm_epochs, show,
+                                 export=arm.export, env=env, resume=resume)
         if not show:
             print(f"[compare] {arm.name} (seed {seed}): VOC07 mAP@0.5 {100 * metrics['pascal_voc/mAP']:.1f} "
                   f"({metrics['stage']})", flush=True)
         return metrics
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {(arm.name, seed): pool.submit(run, arm, seed) for arm in arms for seed in seeds}
-    return {arm.name: {seed: futures[(arm.name, seed)].result() for seed in seeds} for arm in arms}
+        futures = {(arm.name, seed): pool.submit(run, arm, seed) for arm in arms for seed in arm.seeds or seeds}
+    return {arm.name: {seed: futures[(arm.name, seed)].result() for seed in arm.seeds or seeds} for arm in arms}
 
 
 def paired_comparison(test_config: str, reference: Dict[int, dict], other: Dict[int, dict],

@@ -31,8 +31,14 @@ def test_early_stop_switches_distillation_off():
 def test_bad_arguments_fail_at_build():
     with pytest.raises(ValueError, match='decay must be'):
         DistillationScheduleHook(decay='step')
-    with pytest.raises(ValueError, match='not both'):
+    with pytest.raises(ValueError, match='not both stop_iter and stop_epoch'):
         DistillationScheduleHook(stop_iter=3, stop_epoch=1)
+    with pytest.raises(ValueError, match='not both stop_epoch and stop_fraction'):
+        DistillationScheduleHook(stop_epoch=1, stop_fraction=0.5)
+    with pytest.raises(ValueError, match=r'stop_fraction must be a number in \(0'):
+        DistillationScheduleHook(stop_fraction=0)
+    with pytest.raises(ValueError, match='stop_fraction'):
+        DistillationScheduleHook(stop_fraction=1.5)
 
 
 def fake_runner(iteration, model):
@@ -62,3 +68,15 @@ def test_hook_sets_scale_from_runner_iteration_after_resume():
 def test_hook_rejects_a_plain_detector():
     with pytest.raises(TypeError, match='needs a distillation detector'):
         DistillationScheduleHook().before_train(fake_runner(0, SimpleNamespace()))
+
+
+def test_stop_fraction_stops_distillation_after_that_share_of_the_iterations():
+    model = SimpleNamespace(distill_scale=1.0)
+    for fraction, stop in ((0.25, 5), (0.5, 10), (0.33, 7), (1.0, 20)):  # the fake runner trains 20 iterations
+        hook = DistillationScheduleHook(stop_fraction=fraction)
+        hook.before_train(fake_runner(0, model))
+        scales = []
+        for i in range(20):
+            hook.before_train_iter(fake_runner(i, model), i)
+            scales.append(model.distill_scale)
+        assert scales == [1.0] * stop + [0.0] * (20 - stop)

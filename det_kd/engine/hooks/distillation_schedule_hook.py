@@ -64,8 +64,13 @@ class DistillationScheduleHook(Hook):
         decay (str): ``'constant'``, ``'linear'`` or ``'cosine'``. Defaults to 'constant'.
         stop_iter (int, optional): Stop distilling at this iteration. Defaults to None.
         stop_epoch (int, optional): Stop distilling after this many epochs (converted with the
-            train dataloader's length; exclusive with ``stop_iter``). Defaults to None.
+            train dataloader's length). Defaults to None.
+        stop_fraction (float, optional): Stop distilling after this fraction of the training's iterations,
+            rounded to the nearest iteration (early-stopped distillation as one config line:
+            ``dict(type='DistillationScheduleHook', stop_fraction=0.25)``; in ``(0, 1]``). Defaults to None.
         min_scale (float): End value of the decay. Defaults to 0.0.
+
+    At most one of ``stop_iter``, ``stop_epoch`` and ``stop_fraction``.
     """
 
     priority = 'NORMAL'
@@ -75,9 +80,13 @@ class DistillationScheduleHook(Hook):
                  decay: str = 'constant',
                  stop_iter: Optional[int] = None,
                  stop_epoch: Optional[int] = None,
+                 stop_fraction: Optional[float] = None,
                  min_scale: float = 0.0) -> None:
-        if stop_iter is not None and stop_epoch is not None:
-            raise ValueError('DistillationScheduleHook: give stop_iter or stop_epoch, not both')
+        stops = [name for name, value in (('stop_iter', stop_iter), ('stop_epoch', stop_epoch),
+                                          ('stop_fraction', stop_fraction)) if value is not None]
+        if len(stops) > 1:
+            raise ValueError(f'DistillationScheduleHook: give one of stop_iter, stop_epoch and stop_fraction, not '
+                             f'both {" and ".join(stops)}')
         distillation_scale(0, 1, decay=decay)  # validates `decay` at build time
         self.warmup_iters = check_number(warmup_iters, 'DistillationScheduleHook.warmup_iters', 0, integer=True)
         self.decay = decay
@@ -85,12 +94,16 @@ class DistillationScheduleHook(Hook):
                           check_number(stop_iter, 'DistillationScheduleHook.stop_iter', 0, integer=True))
         self.stop_epoch = (None if stop_epoch is None else
                            check_number(stop_epoch, 'DistillationScheduleHook.stop_epoch', 0, integer=True))
+        self.stop_fraction = (None if stop_fraction is None else check_number(
+            stop_fraction, 'DistillationScheduleHook.stop_fraction', 0.0, 1.0, low_open=True))
         # A scale above 1 would turn the hard losses' weight 1 - (1 - mu) * scale negative.
         self.min_scale = check_number(min_scale, 'DistillationScheduleHook.min_scale', 0.0, 1.0)
 
     def before_train(self, runner) -> None:
         if self.stop_epoch is not None:
             self.stop_iter = self.stop_epoch * len(runner.train_dataloader)
+        if self.stop_fraction is not None:
+            self.stop_iter = round(self.stop_fraction * runner.max_iters)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not hasattr(model, 'distill_scale'):
             raise TypeError(f'DistillationScheduleHook needs a distillation detector (KDFasterRCNN), '
