@@ -82,7 +82,8 @@ def test_configs_are_found():
 def test_config_builds_its_model(config):
     cfg, model = _build(config)
     assert cfg.custom_imports == dict(imports=['det_kd'], allow_failed_imports=False)
-    assert model.roi_head.bbox_head.num_classes == _num_classes(cfg.train_dataloader.dataset)
+    head = model.roi_head.bbox_head if hasattr(model, 'roi_head') else model.bbox_head  # two-stage or one-stage
+    assert head.num_classes == _num_classes(cfg.train_dataloader.dataset)
     if config in PAPER_PARAMS:
         assert sum(p.numel() for p in model.parameters()) == PAPER_PARAMS[config]
     if isinstance(model.backbone, PlainConvNet):
