@@ -7,10 +7,12 @@
 #   bash benchmarks/method_bench_fpn_synthetic.sh WORK_DIR [SEEDS...]     # default seeds: 0 1 2
 #
 # WORK_DIR gets data/ (tools/make_synthetic_data.py), teacher/ (24 epochs, as benchmarks/results/
-# ablation_fpn_synthetic.md), ablation/<column>/seed<N>/ and the tables ablation/ablation.{md,json}. The
-# columns run seed by seed (every method's seed 0 first) in two lanes; the last call pairs every column with
-# the baseline of its seed (tools/ablation.py's table and bootstrap). EXTRA_COLUMNS="..." adds columns (named
-# columns or config files) after the methods. Logs: WORK_DIR/lane1.log, lane2.log, table.log.
+# ablation_fpn_synthetic.md), ablation/<column>/seed<N>/ and the tables ablation/ablation.{md,json}; and for the
+# heterogeneous pair (a RetinaNet R50-w0.25 + FPN teacher, 24 epochs, with PKD and FGD) retinanet/ and
+# ablation_retinanet/ (its Baseline is ablation/'s). The columns run seed by seed (every method's seed 0 first)
+# in two lanes; the last calls pair every column with the baseline of its seed (tools/ablation.py's table and
+# bootstrap). EXTRA_COLUMNS="..." adds columns (named columns or config files) after the methods. Logs:
+# WORK_DIR/lane1.log, lane2.log, table.log, table_retinanet.log.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(realpath -m "${1:?work directory}"); shift
@@ -21,7 +23,10 @@ export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" OMP_NUM_THREADS=1
 KD=configs/kd/kd_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py
 METHODS=(PKD-batch)
 for method in fgd mgd fbkd dist defeat; do METHODS+=("configs/kd/${method}_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py"); done
-COLUMNS=(Baseline "${METHODS[@]}" ${EXTRA_COLUMNS:-})
+METHODS+=(${EXTRA_COLUMNS:-})
+# the heterogeneous pair: a RetinaNet R50-w0.25 + FPN teacher, the same student and baselines
+RETINA_KD=configs/kd/pkd_r18-w0.25-retinanet-r50-w0.25_fpn_12e_synthetic-coco.py
+HETERO=("$RETINA_KD" configs/kd/fgd_r18-w0.25-retinanet-r50-w0.25_fpn_12e_synthetic-coco.py)
 
 mkdir -p "$WORK" && cd "$WORK"
 ln -sfn "$REPO/configs" configs
@@ -29,44 +34,56 @@ log() { echo "[method_bench $(date '+%F %T') load $(cut -d' ' -f1-3 /proc/loadav
 [ -f data/synthetic/coco/annotations/instances_val.json ] || \
     "$PY" "$REPO/tools/make_synthetic_data.py" --out data/synthetic --num-train 200 --num-val 500 \
         --img-size 320 240 --seed 0 --formats coco
-ablation() {  # ablation SEED... -- COLUMN...
+ablation() {  # ablation SEED... -- COLUMN...: the Faster R-CNN teacher's columns, in ablation/
     local seeds=() ; while [ "$1" != -- ]; do seeds+=("$1"); shift; done; shift
     "$PY" "$REPO/tools/ablation.py" "$KD" --teacher-checkpoint teacher/epoch_24.pth --epochs 12 \
         --seeds "${seeds[@]}" --jobs 1 --columns "$@" --work-dir ablation --resume --no-progress
 }
-
-# lane 1: the teacher, then the method runs at even positions (seed by seed); lane 2: the baselines while the
-# teacher trains, else after its method runs (odd positions)
-methods() {  # methods PARITY: every other (seed, column) run
-    local index=0
-    for seed in "${SEEDS[@]}"; do for column in "${METHODS[@]}" ${EXTRA_COLUMNS:-}; do
-        if (( index++ % 2 == $1 )); then log "$column seed $seed"; ablation "$seed" -- "$column"; fi
+hetero() {  # hetero SEED... -- COLUMN...: the RetinaNet teacher's columns, in ablation_retinanet/ (the same baselines)
+    local seeds=() ; while [ "$1" != -- ]; do seeds+=("$1"); shift; done; shift
+    mkdir -p ablation_retinanet ablation/Baseline && ln -sfn ../ablation/Baseline ablation_retinanet/Baseline
+    "$PY" "$REPO/tools/ablation.py" "$RETINA_KD" --teacher-checkpoint retinanet/epoch_24.pth --epochs 12 \
+        --seeds "${seeds[@]}" --jobs 1 --columns "$@" --work-dir ablation_retinanet --resume --no-progress
+}
+train_teacher() {  # train_teacher DIR CONFIG: 24 epochs (lr steps at 16 and 22), seed 0; DIR.done when complete
+    if [ ! -f "$1.done" ]; then
+        log "teacher $1 (24 epochs)"
+        "$PY" "$REPO/tools/train.py" "$2" --work-dir "$1" $( [ -d "$1" ] && echo --resume ) \
+            --cfg-options train_cfg.max_epochs=24 train_cfg.val_interval=24 param_scheduler.1.end=24 \
+            "param_scheduler.1.milestones=[16, 22]" default_hooks.checkpoint.max_keep_ckpts=1 randomness.seed=0
+        touch "$1.done"  # the checkpoint is complete (the other lane waits for this, not for the file)
+    fi
+}
+every_other() {  # every_other PARITY FUNCTION COLUMN...: every other (seed, column) run, seed by seed
+    local parity=$1 run=$2 index=0; shift 2
+    for seed in "${SEEDS[@]}"; do for column in "$@"; do
+        if (( index++ % 2 == parity )); then
+            log "$column seed $seed"; "$run" "$seed" -- "$column" || log "FAILED: $column seed $seed (see its logs)"
+        fi
     done; done
 }
+
+# lane 1: the Faster R-CNN teacher, its method runs at even positions, the heterogeneous runs at even positions;
+# lane 2: the baselines (while that teacher trains), the RetinaNet teacher, the odd positions, the baselines
 lane1() {
-    if [ ! -f teacher/epoch_24.pth ]; then
-        log "teacher (24 epochs)"
-        "$PY" "$REPO/tools/train.py" configs/faster_rcnn/faster-rcnn_r50-w0.25_fpn_12e_synthetic-coco.py \
-            --work-dir teacher $( [ -d teacher ] && echo --resume ) --cfg-options train_cfg.max_epochs=24 \
-            train_cfg.val_interval=24 param_scheduler.1.end=24 "param_scheduler.1.milestones=[16, 22]" \
-            default_hooks.checkpoint.max_keep_ckpts=1 randomness.seed=0
-    fi
-    touch teacher.done  # the checkpoint is complete (lane 2 waits for this, not for the file being written)
-    methods 0
+    [ -f teacher/epoch_24.pth ] && [ ! -f teacher.done ] && touch teacher.done  # trained before this script
+    train_teacher teacher configs/faster_rcnn/faster-rcnn_r50-w0.25_fpn_12e_synthetic-coco.py
+    every_other 0 ablation "${METHODS[@]}"
+    while [ ! -f retinanet.done ]; do sleep 60; done
+    every_other 0 hetero "${HETERO[@]}"
 }
 lane2() {
-    if [ ! -f teacher/epoch_24.pth ]; then
-        log "baselines ${SEEDS[*]}"; ablation "${SEEDS[@]}" -- Baseline
-        while [ ! -f teacher.done ]; do sleep 60; done
-        methods 1
-    else
-        methods 1
-        log "baselines ${SEEDS[*]}"; ablation "${SEEDS[@]}" -- Baseline
-    fi
+    [ -f teacher.done ] || { log "baselines ${SEEDS[*]}"; ablation "${SEEDS[@]}" -- Baseline; }
+    train_teacher retinanet configs/retinanet/retinanet_r50-w0.25_fpn_12e_synthetic-coco.py
+    while [ ! -f teacher.done ]; do sleep 60; done
+    every_other 1 ablation "${METHODS[@]}"
+    log "baselines ${SEEDS[*]}"; ablation "${SEEDS[@]}" -- Baseline
+    every_other 1 hetero "${HETERO[@]}"
 }
 lane1 > lane1.log 2>&1 &
 lane2 > lane2.log 2>&1 &
 wait
-log "every run done: the paired table"
-ablation "${SEEDS[@]}" -- "${COLUMNS[@]}" > table.log 2>&1
-log "wrote $WORK/ablation/ablation.md"
+log "every run done: the paired tables"
+ablation "${SEEDS[@]}" -- Baseline "${METHODS[@]}" > table.log 2>&1
+hetero "${SEEDS[@]}" -- Baseline "${HETERO[@]}" > table_retinanet.log 2>&1
+log "wrote $WORK/ablation/ablation.md and $WORK/ablation_retinanet/ablation.md"
