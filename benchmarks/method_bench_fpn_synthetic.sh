@@ -14,7 +14,7 @@
 # bootstrap). EXTRA_COLUMNS="..." adds columns (named columns or config files) after the methods. Logs:
 # WORK_DIR/lane1.log, lane2.log, table.log, table_retinanet.log.
 set -euo pipefail
-REPO=$(cd "$(dirname "$0")/.." && pwd)
+REPO=${REPO:-$(cd "$(dirname "$0")/.." && pwd)}  # REPO=...: run a copy of this script against a checkout
 WORK=$(realpath -m "${1:?work directory}"); shift
 SEEDS=("${@:-0 1 2}")
 read -r -a SEEDS <<< "${SEEDS[*]}"
