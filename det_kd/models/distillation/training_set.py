@@ -11,7 +11,8 @@ model. It
   scores or labels are used (a RoI-head term, or pseudo labels on unlabeled images), and the class counts for
   pseudo labels (which no head term compared when only feature terms are on);
 - lets the teacher kind check the images (:meth:`~.teachers.base.TeacherKind.check_training_images`: a
-  results file covers every image it must answer for, at the image's size).
+  results file covers every image it must answer for, at the image's size) and the pipelines
+  (:meth:`~.teachers.base.TeacherKind.check_training_pipeline`: a cached teacher refuses random transforms).
 
 A run where neither hook ran is told so at its first training step (:func:`warn_if_unchecked`): nothing is
 compared quietly or skipped quietly.
@@ -87,7 +88,7 @@ def check_training_set(model: Any, dataset: Any) -> List[str]:
     if distiller is None or getattr(distiller, 'checked_before_training', False):
         return []
     teacher: TeacherKind = distiller.teacher
-    warnings = []
+    warnings = teacher.check_training_pipeline(dataset)  # e.g. a cache refuses random transforms
     # the images, where the teacher kind checks them (a results file): listing a large set costs seconds
     images = (training_images(dataset) if type(teacher).check_training_images is not TeacherKind.check_training_images
               else None)

@@ -6,6 +6,7 @@ from mmdet.registry import MODELS
 from ..teacher import teacher_specs
 from .base import (FeatureSource, NetworkPair, TeacherContext, TeacherKind, TeacherOutputs, TeacherRequest,
                    needed_outputs)
+from .cached import CachedTeacher
 from .detections import TeacherDetections
 from .ensemble import TeacherEnsemble
 from .network import NetworkTeacher
@@ -34,5 +35,5 @@ def build_teacher_kind(teacher: Any, context: TeacherContext) -> TeacherKind:
 
 __all__ = [
     'TeacherKind', 'TeacherContext', 'TeacherRequest', 'TeacherOutputs', 'FeatureSource', 'NetworkPair',
-    'needed_outputs', 'NetworkTeacher', 'TeacherEnsemble', 'TeacherDetections', 'build_teacher_kind'
+    'needed_outputs', 'NetworkTeacher', 'CachedTeacher', 'TeacherEnsemble', 'TeacherDetections', 'build_teacher_kind'
 ]

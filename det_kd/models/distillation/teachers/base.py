@@ -149,6 +149,11 @@ class TeacherKind:
         :mod:`..training_set`): whether it can answer for each; returns warnings to log. Default: nothing."""
         return []
 
+    def check_training_pipeline(self, dataset: Any) -> List[str]:
+        """At start-up, checks the kind against the training dataset's pipelines (a cache refuses random
+        transforms its key cannot capture); returns warnings to log. Default: nothing."""
+        return []
+
     def check_term(self, term: nn.Module, where: str) -> None:
         """Raises if ``term`` needs an output this kind cannot give (names ``where`` and the output)."""
         missing = [OUTPUTS[key] for key in needed_outputs(term) if key not in self.provides]

@@ -100,11 +100,16 @@ class NetworkTeacher(TeacherKind):
         if request.student_rpn_cls is not None:
             outputs.rpn = self.on_student_grid(self.network.rpn_head(feats), request.student_rpn_cls)
         if request.rois is not None:
-            rois = request.rois.clone()
-            rois[:, 1:] *= self.resolution_ratio
-            rcn = self.network.roi_head._bbox_forward(feats, rois)
-            outputs.rcn_cls, outputs.rcn_reg = rcn['cls_score'], rcn['bbox_pred']
+            outputs.rcn_cls, outputs.rcn_reg = self.on_student_rois(feats, request.rois)
         return outputs
+
+    def on_student_rois(self, feats: tuple, rois: Tensor) -> Tuple[Tensor, Tensor]:
+        """The RoI head's class logits and deltas on the student's ``rois`` (scaled to the teacher's frame),
+        pooled from the teacher's ``feats``."""
+        rois = rois.clone()
+        rois[:, 1:] *= self.resolution_ratio
+        rcn = self.network.roi_head._bbox_forward(feats, rois)
+        return rcn['cls_score'], rcn['bbox_pred']
 
     @torch.no_grad()
     def detections(self, inputs: Tensor, samples: SampleList,
