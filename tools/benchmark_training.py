@@ -28,6 +28,7 @@ mixed precision as ``tools/train.py --amp`` (``AmpOptimWrapper``; the teacher fo
 fp16 autocast as inside (c)).
 """
 import argparse
+import os
 import os.path as osp
 import tempfile
 from typing import Dict, Optional, Sequence
@@ -41,7 +42,7 @@ from mmdet.utils import register_all_modules
 from det_kd.benchmark.environment import describe_machine, load_average, machine_info
 from det_kd.benchmark.models import config_name, load_config
 from det_kd.benchmark.report import command_line, join_lines, load_average_line, markdown_table, write_results
-from det_kd.benchmark.training_cost import (STEPS, build_training_setup, find_train_pipeline,
+from det_kd.benchmark.training_cost import (CACHED_STEPS, STEPS, build_training_setup, find_train_pipeline,
                                             measure_training_cost, overhead_breakdown, set_train_input_size,
                                             step_breakdown, synthetic_train_batch, train_input_size)
 
@@ -49,6 +50,8 @@ STEP_LABELS = {
     'student_step': '(a) student train step',
     'teacher_forward': '(b) teacher forward (no grad)',
     'distillation_step': '(c) distillation train step',
+    'cached_teacher_forward': "(b') cached teacher forward (RoI head only)",
+    'cached_distillation_step': "(c') distillation train step, cached teacher",
 }
 #: How the peak memory column was measured, by PeakMemoryMeter.method.
 MEMORY_METHODS = {
@@ -108,6 +111,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='mixed precision as tools/train.py --amp: AmpOptimWrapper with a dynamic loss scale (CUDA only)')
     parser.add_argument('--target', type=float, default=1.10, help='target for (c)/((a)+(b)) (default: 1.10)')
+    parser.add_argument('--cached', action='store_true',
+                        help="also time (b') and (c'): the teacher forward and the distillation step with a "
+                        'CachedTeacher of the same weights reading its cache (filled in the warm-up)')
+    parser.add_argument('--cached-target', type=float, default=1.3,
+                        help="goal for (c') / (a), the cached distillation step over the student's (default 1.3)")
+    parser.add_argument('--cache-dtype', default='float32', choices=['float32', 'float16'])
     parser.add_argument('--seed', type=int, default=0, help='seed of the weights and scenes (default: 0)')
     parser.add_argument('--out-dir', help='write <name>.json and <name>.md here (default: print only)')
     parser.add_argument('--name', help='result file name stem (default: training_cost_<config name>)')
@@ -142,7 +151,7 @@ def step_table(results: dict) -> str:
         _ms(summaries[step]['p90_ms']),
         _ms(summaries[step]['mean_ms']),
         _mib(peaks.get(step))
-    ] for step in STEPS]
+    ] for step in (*STEPS, *CACHED_STEPS) if step in summaries]
     ideal = summaries['student_step']['median_ms'] + summaries['teacher_forward']['median_ms']
     rows.append(['(a) + (b)', _ms(ideal), '', '', ''])
     return markdown_table(['call', 'median ms', 'p90 ms', 'mean ms', 'peak memory MiB'], rows, 'lrrrr')
@@ -181,8 +190,17 @@ def render_markdown(results: dict) -> str:
         step_table(results),
         f"**(c) / ((a) + (b)) = {ratio:.3f}** on the medians (target <= {target:.2f}: {verdict}); "
         f"{ratios['mean']:.3f} on the means, {ratios['paired']:.3f} as the median of the per-iteration "
-        'ratios.',
+        f"ratios. The distillation step costs {ratios['kd_over_student']:.2f}x the student's (medians).",
     ]
+    if 'cached_kd_over_student' in ratios:
+        cached, goal = ratios['cached_kd_over_student'], settings['cached_target']
+        cache = settings['cache']
+        parts.append(
+            f"**With the cached teacher ({cache['dtype']}): (c') / (a) = {cached:.2f}x** the student step on the "
+            f"medians ({ratios['cached_kd_over_student_paired']:.2f}x per iteration; goal <= {goal:.2f}: "
+            f"{'met' if cached <= goal else 'not met'}), against {ratios['kd_over_student']:.2f}x live. The "
+            f"cache holds {cache['entries']} entries, {cache['bytes_per_image'] / 2**10:.0f} KiB per image and "
+            'augmentation on disk (the feature maps the RoI head pools from, the hint maps, the RPN maps).')
     if results.get('breakdown'):
         parts += [
             f"Breakdown ({settings['profile_runs']} more interleaved iterations with every piece timed by a "
@@ -190,6 +208,14 @@ def render_markdown(results: dict) -> str:
             breakdown_tables(results['breakdown'], results['overhead'])
         ]
     return join_lines(parts)
+
+
+def cache_usage(cache_dir: str, dtype: str) -> dict:
+    """Entries and bytes on disk of a cached teacher's cache folder."""
+    entries = [osp.join(root, name) for root, _, names in os.walk(cache_dir) for name in names
+               if name.endswith('.pt')]
+    total = sum(osp.getsize(path) for path in entries)
+    return dict(dtype=dtype, entries=len(entries), bytes=total, bytes_per_image=total / max(len(entries), 1))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
@@ -208,12 +234,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     height, width = args.input_size or train_input_size(pipeline)
     set_train_input_size(pipeline, height, width)
     batch_size = args.batch_size or kd_cfg.train_dataloader.batch_size
-    with tempfile.TemporaryDirectory() as image_dir:
-        batch = synthetic_train_batch(pipeline, batch_size, height, width, image_dir, args.seed)
-    setup = build_training_setup(kd_cfg, student_cfg, args.teacher_config, args.random_teacher, batch,
-                                 args.device, args.seed)
-    measured = measure_training_cost(setup, args.warmup, args.runs, args.device, not args.no_progress)
-    breakdown = step_breakdown(setup, args.profile_runs, args.device) if args.profile_runs > 0 else None
+    with tempfile.TemporaryDirectory() as work:  # the images stay while the cached teacher keys entries by them
+        batch = synthetic_train_batch(pipeline, batch_size, height, width, work, args.seed)
+        setup = build_training_setup(kd_cfg, student_cfg, args.teacher_config, args.random_teacher, batch,
+                                     args.device, args.seed, cache_dir=work if args.cached else None,
+                                     cache_dtype=args.cache_dtype)
+        measured = measure_training_cost(setup, args.warmup, args.runs, args.device, not args.no_progress)
+        breakdown = step_breakdown(setup, args.profile_runs, args.device) if args.profile_runs > 0 else None
+        cache = cache_usage(osp.join(work, 'cache'), args.cache_dtype) if args.cached else None
     padded = list(setup.request.inputs.shape)
     results = dict(
         command=command_line(argv),
@@ -236,6 +264,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             runs=args.runs,
             profile_runs=args.profile_runs,
             target=args.target,
+            cached_target=args.cached_target,
+            cache=cache,
             memory=MEMORY_METHODS[measured['memory_method']]),
         summaries={
             name: summary.to_dict()

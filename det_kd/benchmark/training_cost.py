@@ -44,6 +44,8 @@ from .models import drop_pretrained_init, replace_roi_pool
 
 #: The three timed calls, in the order they run within an iteration.
 STEPS = ('student_step', 'teacher_forward', 'distillation_step')
+#: With a cached teacher (``cache_dir``), two more: the same with a ``CachedTeacher`` reading its cache.
+CACHED_STEPS = ('cached_teacher_forward', 'cached_distillation_step')
 #: The teacher-forward call as it is timed inside the distillation step's breakdown.
 TEACHER_FORWARD_SECTION = 'teacher forward (teacher kind forward)'
 
@@ -194,6 +196,8 @@ class TrainingCostSetup:
         batch (dict): The collated training batch.
         request (TeacherRequest): What the teacher answers in (b): the preprocessed batch and what a student
             step recorded (its RPN maps and anchor targets, its sampled RoIs and their targets).
+        cached (KDFasterRCNN, optional): The distiller with a ``CachedTeacher`` of the same weights (same
+            student and distillation weights as ``distiller``), and ``cached_optim`` its optimizer wrapper.
     """
 
     student: nn.Module
@@ -202,6 +206,8 @@ class TrainingCostSetup:
     distiller_optim: OptimWrapper
     batch: dict
     request: TeacherRequest
+    cached: Optional[KDFasterRCNN] = None
+    cached_optim: Optional[OptimWrapper] = None
 
 
 def copy_student_weights(student: nn.Module, distiller: KDFasterRCNN) -> None:
@@ -232,7 +238,9 @@ def build_training_setup(kd_cfg: Config,
                          random_teacher: bool = False,
                          batch: Optional[dict] = None,
                          device: str = 'cpu',
-                         seed: int = 0) -> TrainingCostSetup:
+                         seed: int = 0,
+                         cache_dir: Optional[str] = None,
+                         cache_dtype: str = 'float32') -> TrainingCostSetup:
     """Builds the student and the distiller with the same initial weights, and the fixed inputs.
 
     Args:
@@ -246,6 +254,10 @@ def build_training_setup(kd_cfg: Config,
         device (str): Where the models run. On CPU ``RoIPool`` layers become max ``RoIAlign``.
             Defaults to 'cpu'.
         seed (int): Seed of the initial weights. Defaults to 0.
+        cache_dir (str, optional): Also build :attr:`TrainingCostSetup.cached`, whose ``CachedTeacher`` (the
+            live teacher's weights, saved to ``<cache_dir>/teacher.pth``) caches in ``<cache_dir>/cache``.
+            The batch's image files must exist while it runs (the cache keys entries by them).
+        cache_dtype (str): The cache's storage dtype. Defaults to 'float32'.
 
     Raises:
         ValueError: If ``kd_cfg`` is not a ``KDFasterRCNN`` config or ``batch`` is missing.
@@ -264,9 +276,14 @@ def build_training_setup(kd_cfg: Config,
     torch.manual_seed(seed)
     student = MODELS.build(student_model)
     student.init_weights()
-    distiller = MODELS.build(
-        distiller_model_config(kd_cfg.model, student_model, teacher_model, random_teacher))
+    distiller_cfg = distiller_model_config(kd_cfg.model, student_model, teacher_model, random_teacher)
+    distiller = MODELS.build(distiller_cfg)
     copy_student_weights(student, distiller)
+    cached = None
+    if cache_dir is not None:
+        cached = MODELS.build(cached_distiller_config(distiller_cfg, distiller, cache_dir, cache_dtype))
+        cached.load_state_dict(distiller.state_dict())
+        cached.to(device).train()
     student.to(device).train()
     distiller.to(device).train()
     student_optim = build_optim_wrapper(student, copy.deepcopy(kd_cfg.optim_wrapper))
@@ -277,7 +294,23 @@ def build_training_setup(kd_cfg: Config,
         student_optim=student_optim,
         distiller_optim=distiller_optim,
         batch=batch,
-        request=record_teacher_request(student, student_optim, batch, distiller))
+        request=record_teacher_request(student, student_optim, batch, distiller),
+        cached=cached,
+        cached_optim=build_optim_wrapper(cached, copy.deepcopy(kd_cfg.optim_wrapper)) if cached else None)
+
+
+def cached_distiller_config(distiller_cfg: ConfigDict, distiller: KDFasterRCNN, cache_dir: str,
+                            dtype: str = 'float32') -> ConfigDict:
+    """``distiller_cfg`` with a ``CachedTeacher`` of ``distiller``'s teacher weights (saved to
+    ``<cache_dir>/teacher.pth``: a random teacher gets a checkpoint to key the cache by) caching in
+    ``<cache_dir>/cache``."""
+    checkpoint = osp.join(cache_dir, 'teacher.pth')
+    torch.save(dict(state_dict=distiller.distiller.teacher.network.state_dict()), checkpoint)
+    cfg = copy.deepcopy(distiller_cfg)
+    teacher = {key: value for key, value in cfg.teacher.items() if key != 'allow_random_init'}
+    cfg.teacher = ConfigDict(teacher, type='CachedTeacher', checkpoint=checkpoint,
+                             cache_dir=osp.join(cache_dir, 'cache'), dtype=dtype)
+    return cfg
 
 
 def step_functions(setup: TrainingCostSetup) -> Dict[str, Callable[[], object]]:
@@ -294,8 +327,17 @@ def step_functions(setup: TrainingCostSetup) -> Dict[str, Callable[[], object]]:
     def distillation_step() -> dict:
         return setup.distiller.train_step(setup.batch, setup.distiller_optim)
 
-    return dict(
-        student_step=student_step, teacher_forward=teacher_forward, distillation_step=distillation_step)
+    steps = dict(student_step=student_step, teacher_forward=teacher_forward, distillation_step=distillation_step)
+    if setup.cached is not None:
+        def cached_teacher_forward() -> dict:
+            with setup.cached_optim.optim_context(setup.cached):
+                return setup.cached.distiller.teacher.forward(setup.request)
+
+        def cached_distillation_step() -> dict:
+            return setup.cached.train_step(setup.batch, setup.cached_optim)
+
+        steps.update(cached_teacher_forward=cached_teacher_forward, cached_distillation_step=cached_distillation_step)
+    return steps
 
 
 # ------------------------------------------------------------------ measurement
@@ -304,13 +346,22 @@ def overhead_ratios(times: Mapping[str, Sequence[float]]) -> Dict[str, float]:
 
     Returns:
         dict: ``median`` (of the medians, the headline number), ``mean`` (of the means) and ``paired``
-        (median over iterations of ``c[i] / (a[i] + b[i])``, the three calls made back to back).
+        (median over iterations of ``c[i] / (a[i] + b[i])``, the three calls made back to back);
+        ``kd_over_student``: ``median(c) / median(a)``; with :data:`CACHED_STEPS` timed,
+        ``cached_kd_over_student`` (the cached distillation step over the student step) and its per-iteration
+        median ``cached_kd_over_student_paired``.
     """
     a, b, c = (times[step] for step in STEPS)
-    return dict(
+    ratios = dict(
         median=statistics.median(c) / (statistics.median(a) + statistics.median(b)),
         mean=statistics.fmean(c) / (statistics.fmean(a) + statistics.fmean(b)),
-        paired=statistics.median(ci / (ai + bi) for ai, bi, ci in zip(a, b, c)))
+        paired=statistics.median(ci / (ai + bi) for ai, bi, ci in zip(a, b, c)),
+        kd_over_student=statistics.median(c) / statistics.median(a))
+    if 'cached_distillation_step' in times:
+        cached = times['cached_distillation_step']
+        ratios.update(cached_kd_over_student=statistics.median(cached) / statistics.median(a),
+                      cached_kd_over_student_paired=statistics.median(ci / ai for ai, ci in zip(a, cached)))
+    return ratios
 
 
 def measure_training_cost(setup: TrainingCostSetup,
@@ -452,6 +503,8 @@ def step_breakdown(setup: TrainingCostSetup, runs: int, device: str = 'cpu') -> 
     totals = {step: dict.fromkeys(['total', *sections[step]], 0.0) for step in STEPS}
     for _ in range(runs):
         for step, fn in step_functions(setup).items():
+            if step not in totals:  # the cached calls are timed, not broken down
+                continue
             with timed_sections(sections[step], synchronize) as calls:
                 totals[step]['total'] += timed_call(fn, synchronize=synchronize)
             for name, seconds in calls.items():

@@ -40,14 +40,18 @@ def test_benchmark_then_plot(tmp_path):
 
 
 def test_benchmark_training_on_tiny_models(tmp_path):
-    args = [KD, '--student-config', TINY, '--teacher-config', TINY, '--random-teacher']
+    args = [KD, '--student-config', TINY, '--teacher-config', TINY, '--random-teacher', '--cached']
     args += ['--input-size', '64', '64', '--batch-size', '2', '--warmup', '1', '--runs', '2', '--profile-runs', '1', '--threads', '1']
     args += ['--no-progress', '--out-dir', str(tmp_path), '--name', 'cost']
     output = run_tool('benchmark_training.py', args, tmp_path)
-    assert '(c) / ((a) + (b))' in output
+    assert '(c) / ((a) + (b))' in output and "With the cached teacher (float32): (c') / (a) =" in output
     results = json.loads((tmp_path / 'cost.json').read_text())
-    assert set(results['summaries']) == {'student_step', 'teacher_forward', 'distillation_step'}
-    assert set(results['ratios']) == {'median', 'mean', 'paired'} and results['ratios']['median'] > 0
+    assert set(results['summaries']) == {'student_step', 'teacher_forward', 'distillation_step',
+                                         'cached_teacher_forward', 'cached_distillation_step'}
+    assert set(results['ratios']) == {'median', 'mean', 'paired', 'kd_over_student', 'cached_kd_over_student',
+                                      'cached_kd_over_student_paired'} and results['ratios']['median'] > 0
+    cache = results['settings']['cache']
+    assert cache['entries'] == 2 and cache['bytes_per_image'] > 0  # one entry per image of the batch
     assert results['settings']['padded_batch_shape'] == [2, 3, 64, 64]
     totals = {step: values['total'] for step, values in results['breakdown'].items()}
     expected = totals['distillation_step'] - totals['student_step'] - totals['teacher_forward']

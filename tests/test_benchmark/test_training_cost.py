@@ -70,6 +70,11 @@ def test_overhead_ratios():
     assert ratios['median'] == pytest.approx(1.65 / 1.5)
     assert ratios['mean'] == pytest.approx((5.15 / 3) / (6 / 3 + 0.5))
     assert ratios['paired'] == pytest.approx(1.0)  # median of 1.0, 1.1, 0.444
+    assert ratios['kd_over_student'] == pytest.approx(1.65) and 'cached_kd_over_student' not in ratios
+    times['cached_distillation_step'] = [1.2, 1.1, 2.0]
+    ratios = overhead_ratios(times)
+    assert ratios['cached_kd_over_student'] == pytest.approx(1.2)
+    assert ratios['cached_kd_over_student_paired'] == pytest.approx(1.1)  # median of 1.2, 1.1, 0.5
 
 
 def test_timed_sections_restore_attributes():

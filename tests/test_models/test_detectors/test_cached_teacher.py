@@ -78,7 +78,12 @@ def assert_same_losses(live, cached, atol=1e-5):
         assert torch.allclose(live[key], cached[key], atol=atol, rtol=0), (key, live[key], cached[key])
 
 
-@pytest.mark.parametrize('config,distill', [(DEMO, None), (FPN, FPN_PKD)], ids=['demo', 'fpn_pkd_paper'])
+#: a hint on a module by name (its map stored under its name; an int layer is one of the stored feats)
+NAMED_HINT = dict(hints=[dict(student='backbone.layer3', teacher='backbone.layer3', adapter='conv1x1', align='pad')])
+
+
+@pytest.mark.parametrize('config,distill', [(DEMO, None), (FPN, FPN_PKD), (FPN, NAMED_HINT)],
+                         ids=['demo', 'fpn_pkd_paper', 'fpn_named_layer'])
 def test_float32_cache_gives_the_live_teachers_losses(tmp_path, config, distill):
     checkpoint = teacher_checkpoint(config, tmp_path)
     data = samples(tmp_path)

@@ -85,6 +85,11 @@ def entry_key(sample: Any, padded_size: Sequence[int]) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
+def _named(layers: Sequence) -> List[str]:
+    """The layers stored under their own name: module paths (an int layer is an output of ``extract_feat``)."""
+    return [layer for layer in layers if not isinstance(layer, int)]
+
+
 @MODELS.register_module()
 class CachedTeacher(NetworkTeacher):
     """A :class:`~.network.NetworkTeacher` whose per-image outputs are cached on disk (see the module docstring).
@@ -176,7 +181,7 @@ class CachedTeacher(NetworkTeacher):
 
     @staticmethod
     def _complete(entry: Optional[Dict[str, Any]], layers: Sequence[str], rpn: bool) -> bool:
-        return (entry is not None and all(f'map:{layer}' in entry for layer in layers)
+        return (entry is not None and all(f'map:{layer}' in entry for layer in _named(layers))
                 and (not rpn or 'rpn_cls' in entry))
 
     def _compute(self, request: TeacherRequest, indices: List[int], layers: list, rpn: bool) -> List[dict]:
@@ -188,7 +193,8 @@ class CachedTeacher(NetworkTeacher):
         entries = []
         for row in range(len(indices)):
             entry = dict(feats=[f[row].to('cpu', store).contiguous() for f in feats])
-            entry.update({f'map:{layer}': m[row].to('cpu', store).contiguous() for layer, m in zip(layers, maps)})
+            entry.update({f'map:{layer}': m[row].to('cpu', store).contiguous() for layer, m in zip(layers, maps)
+                          if not isinstance(layer, int)})  # an int layer is one of `feats`: stored once
             if rpn_maps is not None:
                 entry['rpn_cls'] = [m[row].to('cpu', store).contiguous() for m in rpn_maps[0]]
                 entry['rpn_reg'] = [m[row].to('cpu', store).contiguous() for m in rpn_maps[1]]
@@ -216,8 +222,8 @@ class CachedTeacher(NetworkTeacher):
 
         feats = tuple(stacked([entry['feats'][level] for entry in entries])
                       for level in range(len(entries[0]['feats'])))
-        outputs = TeacherOutputs(maps=[{layer: stacked([entry[f'map:{layer}'] for entry in entries])
-                                        for layer in layers}])
+        outputs = TeacherOutputs(maps=[{layer: feats[layer] if isinstance(layer, int) else
+                                        stacked([entry[f'map:{layer}'] for entry in entries]) for layer in layers}])
         if rpn:
             teacher_rpn = tuple([stacked([entry[part][level] for entry in entries])
                                  for level in range(len(entries[0][part]))] for part in ('rpn_cls', 'rpn_reg'))
