@@ -23,7 +23,9 @@ export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" OMP_NUM_THREADS=1
 KD=configs/kd/kd_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py
 METHODS=(PKD-batch)
 for method in fgd mgd fbkd dist defeat; do METHODS+=("configs/kd/${method}_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py"); done
-METHODS+=(${EXTRA_COLUMNS:-})
+# the columns of benchmarks/results/ablation_fpn_synthetic.md, rerun beside them (a rerun baseline differs from
+# the recorded one by a few tenths: runs are not bit-reproducible across machines, so columns are not mixed)
+METHODS+=("all three" CWD PKD AT ${EXTRA_COLUMNS:-})
 # the heterogeneous pair: a RetinaNet R50-w0.25 + FPN teacher, the same student and baselines
 RETINA_KD=configs/kd/pkd_r18-w0.25-retinanet-r50-w0.25_fpn_12e_synthetic-coco.py
 HETERO=("$RETINA_KD" configs/kd/fgd_r18-w0.25-retinanet-r50-w0.25_fpn_12e_synthetic-coco.py)

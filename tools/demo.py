@@ -77,6 +77,9 @@ def parse_args() -> argparse.Namespace:
                         help='validation images drawn into predictions.png (ground truth, teacher, baseline, '
                         'distilled); 0: none')
     parser.add_argument('--score-thr', type=float, default=0.3, help='score threshold of the drawn detections')
+    parser.add_argument('--no-teacher-cache', action='store_true',
+                        help='run the teacher live in every distilled step (default: compute it once per image and '
+                        'augmentation and read it back, when the training pipeline allows it; the same losses)')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
     parser.add_argument('--resume', action='store_true',
                         help='continue the runs in --work-dir (started with the same arguments)')

@@ -176,6 +176,38 @@ def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoi
         raise StageError(str(error)) from error
 
 
+def teacher_cache_refusal(args: argparse.Namespace, distilled_config: str) -> str:
+    """Why the distilled runs must use the live teacher ('' if they may read a
+    :class:`~det_kd.models.distillation.teachers.cached.CachedTeacher` cache): ``--no-teacher-cache``, a
+    teacher that is not one network, or a training pipeline with a transform the cache key cannot capture."""
+    from mmengine.config import Config
+
+    from det_kd.models.distillation.teachers.cached import uncacheable_transforms
+    if args.no_teacher_cache:
+        return '--no-teacher-cache'
+    cfg = Config.fromfile(distilled_config)
+    teacher = cfg.model.get('teacher')
+    if not isinstance(teacher, dict) or 'type' in teacher or 'results' in teacher:
+        return 'the teacher is not one network (an ensemble, a results file or another teacher kind)'
+    def pipeline_types(dataset) -> List[str]:  # every leaf dataset's transforms (a ConcatDataset's too)
+        if not isinstance(dataset, dict):
+            return []
+        inner = [dataset.get('dataset'), *(dataset.get('datasets') or [])]
+        return [step['type'] for step in dataset.get('pipeline') or []] + sum(map(pipeline_types, inner), [])
+
+    refused = uncacheable_transforms(dict.fromkeys(pipeline_types(cfg.train_dataloader.dataset)))
+    if refused:
+        return f'the training pipeline has {", ".join(refused)}, which a cache key cannot capture'
+    return ''
+
+
+def teacher_cache_options(work_dir: str, seed: int, shared_teacher: bool) -> List[str]:
+    """The distilled run's ``--cfg-options`` that read the teacher's outputs from a cache: one per trained
+    teacher (``teacher_cache/seed<N>``, or ``teacher_cache/given`` for ``--teacher-checkpoint``)."""
+    folder = osp.join(work_dir, 'teacher_cache', 'given' if shared_teacher else f'seed{seed}')
+    return ['model.teacher.type=CachedTeacher', f'model.teacher.cache_dir={folder}']
+
+
 def run_commands(title: str, config: str, test_config: str, run_dir: str, options: List[str], epochs: int,
                  export: bool) -> str:
     """The shell commands that reproduce one run of the demo from the repo root: train, export the student of
@@ -230,6 +262,12 @@ def run_demo(args: argparse.Namespace) -> None:
     first_teacher = args.teacher_checkpoint or osp.join(work_dir, f'seed{args.seeds[0]}', 'teacher',
                                                         f'epoch_{args.epochs}.pth')
     run_config = write_demo_configs(args, work_dir, first_teacher, dataset, input_size)
+    cache_refusal = teacher_cache_refusal(args, run_config['distilled'])
+    cache_note = (f'the distilled runs compute the teacher once per image and augmentation and read it back from '
+                  f'{work_dir}/teacher_cache (CachedTeacher, float32: the live teacher\'s losses; '
+                  '--no-teacher-cache: the live teacher)' if not cache_refusal else
+                  f'the distilled runs use the live teacher ({cache_refusal})')
+    print(f'[demo] teacher: {cache_note}')
     runs: Dict[str, Dict[int, dict]] = {role: {} for role, _, _ in roles}
     if args.teacher_checkpoint:  # one trained teacher for every seed: tested once
         runs['teacher'][args.seeds[0]] = dict(
@@ -241,8 +279,9 @@ def run_demo(args: argparse.Namespace) -> None:
         seed_dir = osp.join(work_dir, f'seed{seed}')
         stage = dict(cwd=work_dir, epochs=args.epochs, progress=progress, resume=args.resume)
         teacher_checkpoint = args.teacher_checkpoint or osp.join(seed_dir, 'teacher', f'epoch_{args.epochs}.pth')
+        cache = [] if cache_refusal else teacher_cache_options(work_dir, seed, bool(args.teacher_checkpoint))
         per_role = dict(teacher=options, baseline=options,
-                        distilled=options + [f'model.teacher.checkpoint={teacher_checkpoint}'])
+                        distilled=options + [f'model.teacher.checkpoint={teacher_checkpoint}', *cache])
         for role in ('baseline', 'distilled') if args.teacher_checkpoint else ('teacher', 'baseline', 'distilled'):
             test_config = run_config['teacher' if role == 'teacher' else 'baseline']
             runs[role][seed] = train_and_test(role, run_config[role], test_config, osp.join(seed_dir, role),
@@ -294,7 +333,7 @@ def run_demo(args: argparse.Namespace) -> None:
               f'on {num_val} validation images (mean ± std over {len(args.seeds)} seed(s)); CPU latency: '
               f'median (p10-p90) ms of {args.latency_runs} timed `test_step` calls at batch 1 and the input '
               f'size of each model\'s test pipeline, {costs["teacher"]["threads"]} thread(s), models '
-              'interleaved.\n\n')
+              f'interleaved. Teacher: {cache_note}.\n\n')
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(header + table + diagnostics + '\n\n## Commands of each run\n\n```bash\n' + '\n'.join(commands)
                 + '\n```\n')

@@ -181,3 +181,8 @@ def test_random_transforms_are_refused_at_start_up(tmp_path):
     assert model.distiller.teacher.check_training_pipeline(dataset(Resize())) == []
     with pytest.raises(ValueError, match='transforms its images with RandomResize, which the cache key cannot'):
         check_training_set(model, dataset(Resize(), RandomResize()))
+    from det_kd.models.distillation.teachers.cached import uncacheable_transforms
+    assert uncacheable_transforms(['Resize', 'mmdet.RandomFlip', 'mmdet.PhotoMetricDistortion']) == [
+        'mmdet.PhotoMetricDistortion']
+    with pytest.raises(ValueError, match='RandomResize'):
+        check_training_set(model, dataset(Resize(), RandomResize()))

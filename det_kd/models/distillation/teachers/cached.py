@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import os.path as osp
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import torch
 from mmdet.registry import MODELS
@@ -40,6 +40,11 @@ CACHEABLE_TRANSFORMS = frozenset({
     'LoadEmptyAnnotations', 'ConvertBoxType'
 })
 DTYPES = {'float32': torch.float32, 'float16': torch.float16}
+
+
+def uncacheable_transforms(types: Iterable[str]) -> List[str]:
+    """The transform type names (``'Resize'``, ``'mmdet.RandomResize'``...) the cache key cannot capture."""
+    return [kind for kind in types if str(kind).split('.')[-1] not in CACHEABLE_TRANSFORMS]
 
 
 def file_sha256(path: str) -> str:
@@ -149,14 +154,14 @@ class CachedTeacher(NetworkTeacher):
         """Refuses a training pipeline with a transform the entry key cannot capture, naming it."""
         for index, leaf in enumerate(leaf_datasets(dataset)):
             transforms = getattr(getattr(leaf, 'pipeline', None), 'transforms', None) or []
-            for transform in transforms:
-                kind = type(transform).__name__
-                if kind not in CACHEABLE_TRANSFORMS:
-                    raise ValueError(
-                        f'{self.name} (CachedTeacher): training dataset {index} transforms its images with {kind}, '
-                        'which the cache key cannot capture (only '
-                        f'{", ".join(sorted(CACHEABLE_TRANSFORMS))}); a cached output would not match the '
-                        'image the student sees. Use the live teacher: teacher=dict(config=..., checkpoint=...)')
+            refused = uncacheable_transforms(type(transform).__name__ for transform in transforms)
+            if refused:
+                raise ValueError(
+                    f'{self.name} (CachedTeacher): training dataset {index} transforms its images with '
+                    f'{", ".join(refused)}, '
+                    'which the cache key cannot capture (it takes only '
+                    f'{", ".join(sorted(CACHEABLE_TRANSFORMS))}); a cached output would not match the '
+                    'image the student sees. Use the live teacher: teacher=dict(config=..., checkpoint=...)')
         return []
 
     # ------------------------------------------------------------------ one step
