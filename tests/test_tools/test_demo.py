@@ -87,6 +87,11 @@ def test_demo_runs_end_to_end_at_toy_size_and_resumes(toy_demo):
         assert (work_dir / 'seed0' / role / 'train.log').exists()
     assert 'pkg_resources' not in out + (work_dir / 'seed0' / 'distilled' / 'train.log').read_text()
     assert (work_dir / 'seed0' / 'distilled' / 'student.pth').exists()
+    # the distilled run computed the teacher once per image and augmentation and cached it (the same losses)
+    assert f'[demo] teacher: the distilled runs compute the teacher once per image' in out
+    cache = work_dir / 'teacher_cache' / 'seed0'
+    assert (cache / 'cache.json').is_file() and 1 <= len(list(cache.glob('*/*.pt'))) <= 2 * 4  # flip states
+    assert 'Teacher: the distilled runs compute the teacher once' in (work_dir / 'results.md').read_text()
     # the configs it ran, and the commands of every run
     assert sorted(os.listdir(work_dir / 'configs')) == ['baseline.py', 'distilled.py', 'teacher.py']
     teacher_config = (work_dir / 'configs' / 'teacher.py').read_text()

@@ -186,3 +186,28 @@ def test_random_transforms_are_refused_at_start_up(tmp_path):
         'mmdet.PhotoMetricDistortion']
     with pytest.raises(ValueError, match='RandomResize'):
         check_training_set(model, dataset(Resize(), RandomResize()))
+
+
+def test_a_reader_never_sees_a_half_written_entry(tmp_path):
+    """Ranks write entries under a temporary name and rename it: a reader of another rank (here a thread) gets
+    no entry or a whole one, never a truncated file."""
+    import threading
+    teacher = CachedTeacher.__new__(CachedTeacher)
+    teacher.cache_dir, teacher.name = str(tmp_path), 'teacher'
+    key = 'ab' * 32
+    entry = dict(key=key, feats=[torch.arange(200_000, dtype=torch.float32)])
+    stop = threading.Event()
+
+    def write():
+        while not stop.is_set():
+            teacher._write(key, entry)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        reads = [teacher._read(key) for _ in range(200)]
+    finally:
+        stop.set()
+        writer.join()
+    whole = [read for read in reads if read is not None]
+    assert whole and all(torch.equal(read['feats'][0], entry['feats'][0]) for read in whole)
