@@ -189,14 +189,15 @@ def test_random_transforms_are_refused_at_start_up(tmp_path):
 
 
 def test_a_reader_never_sees_a_half_written_entry(tmp_path):
-    """Ranks write entries under a temporary name and rename it: a reader of another rank (here a thread) gets
-    no entry or a whole one, never a truncated file."""
+    """Ranks write entries under a temporary name and rename it: a reader of another rank (here a thread) reads a
+    whole entry while it is being rewritten, never a truncated file."""
     import threading
     teacher = CachedTeacher.__new__(CachedTeacher)
     teacher.cache_dir, teacher.name = str(tmp_path), 'teacher'
     key = 'ab' * 32
     entry = dict(key=key, feats=[torch.arange(200_000, dtype=torch.float32)])
     stop = threading.Event()
+    teacher._write(key, entry)  # then rewritten again and again while it is read
 
     def write():
         while not stop.is_set():
@@ -209,5 +210,4 @@ def test_a_reader_never_sees_a_half_written_entry(tmp_path):
     finally:
         stop.set()
         writer.join()
-    whole = [read for read in reads if read is not None]
-    assert whole and all(torch.equal(read['feats'][0], entry['feats'][0]) for read in whole)
+    assert all(read is not None and torch.equal(read['feats'][0], entry['feats'][0]) for read in reads)

@@ -189,14 +189,14 @@ class CachedTeacher(NetworkTeacher):
         return (entry is not None and all(f'map:{layer}' in entry for layer in _named(layers))
                 and (not rpn or 'rpn_cls' in entry))
 
-    def _compute(self, request: TeacherRequest, indices: List[int], layers: list, rpn: bool) -> List[dict]:
-        """The entries of the samples at ``indices``, from one teacher forward on them."""
-        inputs = self.inputs(request.inputs[indices], [request.samples[i] for i in indices])
+    def _compute(self, request: TeacherRequest, layers: list, rpn: bool) -> List[dict]:
+        """The entries of every sample of the batch, from one teacher forward on it."""
+        inputs = self.inputs(request.inputs, request.samples)
         feats, maps = extract_maps(self.network, layers, inputs, 'teacher')
         rpn_maps = self.network.rpn_head(feats) if rpn else None
         store = DTYPES[self.dtype]
         entries = []
-        for row in range(len(indices)):
+        for row in range(len(request.samples)):
             entry = dict(feats=[f[row].to('cpu', store).contiguous() for f in feats])
             entry.update({f'map:{layer}': m[row].to('cpu', store).contiguous() for layer, m in zip(layers, maps)
                           if not isinstance(layer, int)})  # an int layer is one of `feats`: stored once
@@ -215,11 +215,12 @@ class CachedTeacher(NetworkTeacher):
         entries = [self._read(key) for key in keys]
         missing = [i for i, entry in enumerate(entries) if not self._complete(entry, layers, rpn)]
         self.hits, self.misses = self.hits + len(keys) - len(missing), self.misses + len(missing)
-        if missing:
-            for i, entry in zip(missing, self._compute(request, missing, layers, rpn)):
-                entry['key'] = keys[i]
-                self._write(keys[i], entry)
-                entries[i] = entry
+        if missing:  # on the whole batch, as the live teacher: the same kernels, the same numbers to the bit
+            computed = self._compute(request, layers, rpn)
+            for i in missing:
+                computed[i]['key'] = keys[i]
+                self._write(keys[i], computed[i])
+                entries[i] = computed[i]
         device = request.inputs.device
 
         def stacked(parts: List[Tensor]) -> Tensor:
