@@ -51,6 +51,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--bootstrap', type=int, default=1000, help='paired resamples of the validation images '
                         'per seed for the VOC07 gain intervals (0: none)')
     parser.add_argument('--cfg-options', nargs='*', default=[], help='extra overrides for every run')
+    parser.add_argument('--teacher-cache', action='store_true',
+                        help='distilled runs read the teacher from a cache shared by every column and seed '
+                        '(<work-dir>/teacher_cache: computed once per image and augmentation, the same losses)')
     parser.add_argument('--resume', action='store_true',
                         help='continue the runs in the work dir (started with the same arguments)')
     parser.add_argument('--no-progress', action='store_true')

@@ -84,6 +84,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--data-dir', default='.', help="the folder holding the configs' data/")
     parser.add_argument('--work-dir', default='work_dirs/teacher_grid')
     parser.add_argument('--jobs', type=int, default=1, help='runs trained at the same time')
+    parser.add_argument('--no-teacher-cache', action='store_true',
+                        help='run the teachers live in every distilled step (default: each teacher computed once '
+                        'per image and augmentation, cached under <work-dir>/teacher_cache; the same losses)')
     parser.add_argument('--resume', action='store_true', help='continue the runs in the work dir')
     parser.add_argument('--no-progress', action='store_true')
     args = parser.parse_args()

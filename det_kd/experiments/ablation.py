@@ -20,6 +20,7 @@ from .results import mean_std, metric_percent
 from .run_configs import merged_config
 from .schedule import schedule_options
 from .stages import StageError
+from .teacher_cache import teacher_cache_options, teacher_cache_refusal
 from .train_test import train_and_test
 
 
@@ -69,6 +70,8 @@ def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
             epochs = args.epochs or configured_epochs(args.kd_config, options)
             column_config(args.kd_config, column, epochs).dump(config)
             options.append(f'model.teacher.checkpoint={osp.abspath(args.teacher_checkpoint)}')
+            if getattr(args, 'teacher_cache', False) and not teacher_cache_refusal(config):
+                options += teacher_cache_options(osp.abspath(osp.join(args.work_dir, 'teacher_cache')))
         epochs = args.epochs or configured_epochs(config, options)
     metrics = train_and_test(f'{label} (seed {seed})', config, student, run_dir, os.getcwd(), options, epochs,
                              progress, env=env, resume=args.resume)

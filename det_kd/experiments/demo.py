@@ -22,6 +22,7 @@ from .run_configs import write_run_config
 from .results import METRICS, mean_std, per_class_markdown, per_seed_percent, results_table, seeds_summary
 from .schedule import schedule_options
 from .stages import REPO, StageError
+from .teacher_cache import teacher_cache_options, teacher_cache_refusal
 from .train_test import evaluate_checkpoint, train_and_test
 
 CONFIGS = osp.join(REPO, 'configs')
@@ -176,38 +177,6 @@ def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoi
         raise StageError(str(error)) from error
 
 
-def teacher_cache_refusal(args: argparse.Namespace, distilled_config: str) -> str:
-    """Why the distilled runs must use the live teacher ('' if they may read a
-    :class:`~det_kd.models.distillation.teachers.cached.CachedTeacher` cache): ``--no-teacher-cache``, a
-    teacher that is not one network, or a training pipeline with a transform the cache key cannot capture."""
-    from mmengine.config import Config
-
-    from det_kd.models.distillation.teachers.cached import uncacheable_transforms
-    if args.no_teacher_cache:
-        return '--no-teacher-cache'
-    cfg = Config.fromfile(distilled_config)
-    teacher = cfg.model.get('teacher')
-    if not isinstance(teacher, dict) or 'type' in teacher or 'results' in teacher:
-        return 'the teacher is not one network (an ensemble, a results file or another teacher kind)'
-    def pipeline_types(dataset) -> List[str]:  # every leaf dataset's transforms (a ConcatDataset's too)
-        if not isinstance(dataset, dict):
-            return []
-        inner = [dataset.get('dataset'), *(dataset.get('datasets') or [])]
-        return [step['type'] for step in dataset.get('pipeline') or []] + sum(map(pipeline_types, inner), [])
-
-    refused = uncacheable_transforms(dict.fromkeys(pipeline_types(cfg.train_dataloader.dataset)))
-    if refused:
-        return f'the training pipeline has {", ".join(refused)}, which a cache key cannot capture'
-    return ''
-
-
-def teacher_cache_options(work_dir: str, seed: int, shared_teacher: bool) -> List[str]:
-    """The distilled run's ``--cfg-options`` that read the teacher's outputs from a cache: one per trained
-    teacher (``teacher_cache/seed<N>``, or ``teacher_cache/given`` for ``--teacher-checkpoint``)."""
-    folder = osp.join(work_dir, 'teacher_cache', 'given' if shared_teacher else f'seed{seed}')
-    return ['model.teacher.type=CachedTeacher', f'model.teacher.cache_dir={folder}']
-
-
 def run_commands(title: str, config: str, test_config: str, run_dir: str, options: List[str], epochs: int,
                  export: bool) -> str:
     """The shell commands that reproduce one run of the demo from the repo root: train, export the student of
@@ -262,7 +231,7 @@ def run_demo(args: argparse.Namespace) -> None:
     first_teacher = args.teacher_checkpoint or osp.join(work_dir, f'seed{args.seeds[0]}', 'teacher',
                                                         f'epoch_{args.epochs}.pth')
     run_config = write_demo_configs(args, work_dir, first_teacher, dataset, input_size)
-    cache_refusal = teacher_cache_refusal(args, run_config['distilled'])
+    cache_refusal = '--no-teacher-cache' if args.no_teacher_cache else teacher_cache_refusal(run_config['distilled'])
     cache_note = (f'the distilled runs compute the teacher once per image and augmentation and read it back from '
                   f'{work_dir}/teacher_cache (CachedTeacher, float32: the live teacher\'s losses; '
                   '--no-teacher-cache: the live teacher)' if not cache_refusal else
@@ -279,7 +248,8 @@ def run_demo(args: argparse.Namespace) -> None:
         seed_dir = osp.join(work_dir, f'seed{seed}')
         stage = dict(cwd=work_dir, epochs=args.epochs, progress=progress, resume=args.resume)
         teacher_checkpoint = args.teacher_checkpoint or osp.join(seed_dir, 'teacher', f'epoch_{args.epochs}.pth')
-        cache = [] if cache_refusal else teacher_cache_options(work_dir, seed, bool(args.teacher_checkpoint))
+        cache = [] if cache_refusal else teacher_cache_options(
+            osp.join(work_dir, 'teacher_cache', 'given' if args.teacher_checkpoint else f'seed{seed}'))
         per_role = dict(teacher=options, baseline=options,
                         distilled=options + [f'model.teacher.checkpoint={teacher_checkpoint}', *cache])
         for role in ('baseline', 'distilled') if args.teacher_checkpoint else ('teacher', 'baseline', 'distilled'):

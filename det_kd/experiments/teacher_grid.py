@@ -13,6 +13,10 @@ Every pair distils with one *recipe*: the ``model.distill`` and ``custom_hooks``
 - ``<S>_from_<T>_stop<P>`` (``--early-stop``): the distillation terms off after P % of the iterations
   (``DistillationScheduleHook(stop_fraction=...)``, Cho & Hariharan 2019), paired with ``<S>`` and
   ``<S>_from_<T>``.
+
+The distilled runs read their teacher from a cache (``<work_dir>/teacher_cache/<T>``, one per teacher
+checkpoint, shared by every student and seed it teaches; the same losses as the live teacher) unless
+``--no-teacher-cache`` or the recipe's pipeline cannot be cached.
 """
 import argparse
 import json
@@ -29,6 +33,7 @@ from .comparison import Arm, paired_comparison, run_arms
 from .gain import BOOTSTRAP_METRIC, format_interval
 from .results import format_latency, mean_std, metric_percent
 from .run_configs import write_run_config
+from .teacher_cache import teacher_cache_options, teacher_cache_refusal
 from .train_test import evaluate_checkpoint
 
 #: Chen et al. (2017), Table 1, PASCAL VOC07 test mAP: ``(student, teacher or None)`` -> mAP.
@@ -172,27 +177,33 @@ def plan_grid(args: argparse.Namespace, pairs: List[Tuple[GridModel, GridModel]]
     data_dir, configs = osp.abspath(args.data_dir), osp.join(osp.abspath(args.work_dir), 'configs')
     models = {model.name: model for model in [*args.students, *args.teachers]}
 
-    def distilled(student: GridModel, teacher: GridModel, name: str, checkpoint: str,
+    def distilled(student: GridModel, teacher: GridModel, name: str, checkpoint: str, cache: str,
                   stop_fraction: Optional[float] = None) -> Arm:
         config = write_pair_config(args.recipe, student.config, teacher.config, osp.join(configs, f'{name}.py'),
                                    data_dir, stop_fraction=stop_fraction)
-        return Arm(name, config, student.config, data_dir, [f'model.teacher.checkpoint={checkpoint}'], export=True)
+        options = [f'model.teacher.checkpoint={checkpoint}']
+        if not args.no_teacher_cache and not teacher_cache_refusal(config):  # one cache per teacher checkpoint
+            options += teacher_cache_options(osp.join(osp.abspath(args.work_dir), 'teacher_cache', cache))
+        return Arm(name, config, student.config, data_dir, options, export=True)
 
     teachers = [Arm(f'teacher_{t.name}', t.config, t.config, data_dir, epochs=args.teacher_epochs,
                     seeds=[args.teacher_seed]) for t in args.teachers if t.name not in args.teacher_checkpoints]
     students = [Arm(s.name, s.config, s.config, data_dir) for s in args.students]
-    students += [distilled(s, t, pair_name(s.name, t.name), teacher_checkpoints[t.name]) for s, t in pairs]
+    students += [distilled(s, t, pair_name(s.name, t.name), teacher_checkpoints[t.name], t.name) for s, t in pairs]
     if args.early_stop:
         student, teacher = (models[name] for name in args.early_stop_pair)
         students += [distilled(student, teacher, stop_name(student.name, teacher.name, fraction),
-                               teacher_checkpoints[teacher.name], fraction) for fraction in args.early_stop]
+                               teacher_checkpoints[teacher.name], teacher.name, fraction)
+                     for fraction in args.early_stop]
     chains = []
     if args.assistant:
         teacher, assistant, student = (models[name] for name in args.assistant)
         # the assistant of seed s teaches the student of seed s: its exported student.pth, per seed
         checkpoint = osp.join(osp.abspath(args.work_dir), pair_name(assistant.name, teacher.name),
                               'seed{seed}', 'student.pth')
-        chains = [distilled(student, assistant, pair_name(student.name, assistant.name, teacher.name), checkpoint)]
+        assistant_arm = pair_name(assistant.name, teacher.name)
+        chains = [distilled(student, assistant, pair_name(student.name, assistant.name, teacher.name), checkpoint,
+                            f'{assistant_arm}_seed{{seed}}')]
     return GridPlan(teachers, students, chains)
 
 

@@ -23,7 +23,7 @@ def test_table4_columns_cover_the_paper():
 def test_ablation_runs_columns_and_reports_the_impossible_one(workspace, teacher_checkpoint):
     work_dir = workspace / 'ablation'
     out = run_tool('ablation.py', [KD, '--teacher-checkpoint', teacher_checkpoint, '--columns', 'Baseline', CWD,
-                                   'Hints', '--bootstrap', '50',
+                                   'Hints', '--bootstrap', '50', '--teacher-cache',
                                    '--work-dir', str(work_dir), '--no-progress', '--jobs', '2', '--cfg-options',
                                    *ONE_EPOCH], cwd=workspace)
     record = json.loads((work_dir / 'ablation.json').read_text())
@@ -42,6 +42,10 @@ def test_ablation_runs_columns_and_reports_the_impossible_one(workspace, teacher
     assert "adapter='none' needs equal channels" in results['Hints']
     assert f'| {CWD_LABEL} |' in out and '| Hints | n/a' in out and '56.9 / 50.3' in out
     assert f'[ablation] {CWD_LABEL} (seed 0): pascal_voc/mAP' in out  # with 2 jobs: a line per run, no bars
+    # --teacher-cache: the distilled run read its teacher from the ablation's one cache
+    assert (work_dir / 'teacher_cache' / 'cache.json').is_file() and list((work_dir / 'teacher_cache').glob('*/*.pt'))
+    stage = json.loads((work_dir / CWD_LABEL / 'seed0' / 'stage.json').read_text())
+    assert 'model.teacher.type=CachedTeacher' in stage['options']
     # tools/paired_gain.py on the same two finished runs gives the same paired gain and bootstrap
     from det_kd.experiments.ablation import student_config
     run_tool('paired_gain.py', [student_config(KD), '--seeds', '0', '--bootstrap', '50',

@@ -138,6 +138,11 @@ def test_grid_with_an_assistant_chain_end_to_end(workspace, teacher_checkpoint):
     stage = json.loads((work_dir / 'Tucker_from_AlexNet_from_VGG16' / 'seed0' / 'stage.json').read_text())
     assistant = work_dir / 'AlexNet_from_VGG16' / 'seed0' / 'student.pth'
     assert f'model.teacher.checkpoint={assistant}' in stage['options'] and assistant.is_file()
+    # every distilled run read its teacher from the cache of that teacher: VGG16's shared by its two students
+    caches = work_dir / 'teacher_cache'
+    assert sorted(p.name for p in caches.iterdir()) == ['AlexNet_from_VGG16_seed0', 'VGG16']
+    assert f"model.teacher.cache_dir={caches / 'AlexNet_from_VGG16_seed0'}" in stage['options']
+    assert all((caches / name / 'cache.json').is_file() for name in ('VGG16', 'AlexNet_from_VGG16_seed0'))
     table = (work_dir / 'teacher_grid.md').read_text()
     assert '| Tucker | - (alone) |' in table and '| 54.7 |' in table and '59.4 (+4.7)' in table
     assert 'VGG16 -> AlexNet (assistant)' in table and 'against Tucker_from_VGG16 (paired by seed)' in table

@@ -211,3 +211,17 @@ def test_a_reader_never_sees_a_half_written_entry(tmp_path):
         stop.set()
         writer.join()
     assert all(read is not None and torch.equal(read['feats'][0], entry['feats'][0]) for read in reads)
+
+
+def test_runs_with_other_layers_share_a_cache(tmp_path):
+    """Two columns of an ablation read other teacher layers from one cache: an entry keeps every layer written."""
+    checkpoint = teacher_checkpoint(FPN, tmp_path)
+    data, cache = samples(tmp_path), tmp_path / 'cache'
+    hint = lambda layer: dict(hints=[dict(student=layer, teacher=layer, adapter='conv1x1', align='pad')])  # noqa
+    step(model_cfg(FPN, checkpoint, cache, distill=hint('backbone.layer3')), data)
+    model, _ = step(model_cfg(FPN, checkpoint, cache, distill=hint('backbone.layer2')), data)
+    assert (model.distiller.teacher.hits, model.distiller.teacher.misses) == (0, 2)  # layer2 was not stored
+    entries = [torch.load(path, weights_only=True) for path in cache.glob('*/*.pt')]
+    assert len(entries) == 2 and all({'map:backbone.layer2', 'map:backbone.layer3'} <= set(e) for e in entries)
+    model, _ = step(model_cfg(FPN, checkpoint, cache, distill=hint('backbone.layer3')), data)
+    assert (model.distiller.teacher.hits, model.distiller.teacher.misses) == (2, 0)

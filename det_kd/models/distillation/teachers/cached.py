@@ -217,8 +217,8 @@ class CachedTeacher(NetworkTeacher):
         self.hits, self.misses = self.hits + len(keys) - len(missing), self.misses + len(missing)
         if missing:  # on the whole batch, as the live teacher: the same kernels, the same numbers to the bit
             computed = self._compute(request, layers, rpn)
-            for i in missing:
-                computed[i]['key'] = keys[i]
+            for i in missing:  # an entry another run wrote for other layers keeps them (runs share a cache)
+                computed[i] = {**(entries[i] or {}), **computed[i], 'key': keys[i]}
                 self._write(keys[i], computed[i])
                 entries[i] = computed[i]
         device = request.inputs.device
