@@ -207,17 +207,14 @@ def plan_grid(args: argparse.Namespace, pairs: List[Tuple[GridModel, GridModel]]
     return GridPlan(teachers, students, chains)
 
 
-def _per_seed_checkpoint(arm: Arm) -> bool:
-    return any('{seed}' in option for option in arm.options)
-
-
 def run_chain_arms(arms: List[Arm], args: argparse.Namespace) -> Dict[str, Dict[int, dict]]:
-    """Runs the teacher-assistant arms seed by seed, each seed's teacher checkpoint filled in."""
+    """Runs the teacher-assistant arms seed by seed, each seed's teacher checkpoint and cache (``{seed}`` in
+    their options) filled in."""
     runs: Dict[str, Dict[int, dict]] = {arm.name: {} for arm in arms}
     for seed in args.seeds:
         seeded = [Arm(arm.name, arm.config, arm.test_config, arm.data_dir,
                       [option.replace('{seed}', str(seed)) for option in arm.options], arm.epochs, [seed],
-                      arm.export) for arm in arms if _per_seed_checkpoint(arm)]
+                      arm.export) for arm in arms]
         for name, by_seed in run_arms(seeded, [seed], args.work_dir, args.epochs, args.jobs, args.resume,
                                       not args.no_progress).items():
             runs[name].update(by_seed)
