@@ -1,7 +1,7 @@
 """The columns of the paper's ablation (Table 4) and of the feature-distillation family (AT, CWD, PKD, alone
 and added to the paper's terms; FitNets' two stages) as overrides of a distillation config's ``model.distill``
-(and, for FitNets, of its hooks); and method columns: another distillation config of the same pair (e.g.
-``configs/kd/fgd_*.py``), whose ``model.distill`` is the column."""
+(and, for FitNets, of its hooks); and method columns: another distillation config of the same pair and data
+(e.g. ``configs/kd/fgd_*.py``), trained as it is (its terms, weights and hooks)."""
 import copy
 import os.path as osp
 from typing import Dict, Optional
