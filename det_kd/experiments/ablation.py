@@ -21,7 +21,7 @@ from .run_configs import merged_config
 from .schedule import schedule_options
 from .stages import StageError
 from .teacher_cache import teacher_cache_options, teacher_cache_refusal
-from .train_test import train_and_test
+from .train_test import evaluate_checkpoint, train_and_test
 
 
 def student_config(kd_config: str) -> str:
@@ -113,11 +113,37 @@ def run_columns(args: argparse.Namespace, student: str) -> Tuple[Dict[str, Union
     return results, predictions
 
 
+def teacher_metric(args: argparse.Namespace) -> float:
+    """The teacher checkpoint's ``args.metric`` in percent, tested once with its own config into
+    ``<work_dir>/teacher_test`` and read back while the checkpoint is the same file (path, size, mtime)."""
+    run_dir = osp.abspath(osp.join(args.work_dir, 'teacher_test'))
+    checkpoint = osp.abspath(args.teacher_checkpoint)
+    stat = os.stat(checkpoint)
+    tested = dict(checkpoint=checkpoint, size=stat.st_size, mtime=stat.st_mtime_ns)
+    record = osp.join(run_dir, 'tested.json')
+    if osp.isfile(record):
+        with open(record) as f:
+            found = json.load(f)
+        if all(found.get(key) == value for key, value in tested.items()):
+            return found['metric']
+    with _CONFIG_LOCK:
+        config = single_teacher(Config.fromfile(args.kd_config).model, 'tools/ablation.py').config
+    if not isinstance(config, str):
+        raise ValueError(f'{args.kd_config}: model.teacher.config is inline; the ablation tests the teacher from '
+                         'a config file')
+    metrics = evaluate_checkpoint('teacher', config, checkpoint, run_dir, os.getcwd(), False)
+    tested['metric'] = metric_percent(args.metric, metrics[args.metric])
+    os.makedirs(run_dir, exist_ok=True)
+    with open(record, 'w') as f:
+        json.dump(tested, f, indent=2)
+    return tested['metric']
+
+
 def column_gains(results: Dict[str, Union[List[float], str]], predictions: Dict[str, Dict[int, str]],
-                 args: argparse.Namespace, student: str) -> Dict[str, dict]:
+                 args: argparse.Namespace, student: str, teacher: Optional[float] = None) -> Dict[str, dict]:
     """Each column's :func:`~det_kd.experiments.gain.gain_summary` against the Baseline column, paired by seed, with
     (for VOC07 mAP@0.5) the paired bootstrap over validation images per seed, its recomputed mAPs checked
-    against the test runs'."""
+    against the test runs', and the share of the gap to the ``teacher``'s metric closed."""
     if not isinstance(results.get('Baseline'), list):
         return {}
     metric = [(args.metric, args.metric)]
@@ -131,7 +157,8 @@ def column_gains(results: Dict[str, Union[List[float], str]], predictions: Dict[
                                               base[args.metric], distilled[args.metric],
                                               args.bootstrap if args.metric == BOOTSTRAP_METRIC else 0,
                                               names=('Baseline', column))
-        gains[column] = gain_summary(base, distilled, bootstrap=bootstrap, metrics=metric)
+        gains[column] = gain_summary(base, distilled, teacher=None if teacher is None else {args.metric: teacher},
+                                     bootstrap=bootstrap, metrics=metric)
     return gains
 
 
@@ -140,20 +167,24 @@ def ablation_table(results: Dict[str, Union[List[float], str]], metric: str,
     """Markdown: one row per column with mean ± std over seeds and the paired gain over the baseline (mean,
     95 % interval over seeds), beside the paper's Table 4; then the bootstrap intervals per seed."""
     gains = gains or {}
-    lines = [f'| column | {metric} (mean ± std, %) | gain over baseline [95 % CI over seeds] | seeds | '
-             'paper PASCAL / KITTI (VGG16 -> Tucker) |', '|---|---|---|---|---|']
+    lines = [f'| column | {metric} (mean ± std, %) | gain over baseline [95 % CI over seeds] | per seed | '
+             'teacher-baseline gap closed | seeds | paper PASCAL / KITTI (VGG16 -> Tucker) |',
+             '|---|---|---|---|---|---|---|']
     # the paper's order, then the family, then method columns as requested
     order = [name for name in ABLATION_COLUMNS if name in results] + [n for n in results if n not in ABLATION_COLUMNS]
     for column in order:
         values = results[column]
         paper = '{} / {}'.format(*PAPER_TABLE4[column]) if column in PAPER_TABLE4 else '-'
         if isinstance(values, str):
-            lines.append(f'| {column} | n/a: {values} | - | 0 | {paper} |')
+            lines.append(f'| {column} | n/a: {values} | - | - | - | 0 | {paper} |')
             continue
         mean, std = mean_std(values)
         gain = gains[column]['metrics'][metric] if column in gains else None
         cell = format_interval(gain['mean'], gain['low'], gain['high']) if gain else '-'
-        lines.append(f'| {column} | {mean:.1f} ± {std:.1f} | {cell} | {len(values)} | {paper} |')
+        per_seed = ', '.join(f'{g:+.1f}' for g in gain['gains'].values()) if gain else '-'
+        closed = f"{100 * gain['gap_closed']:.0f} %" if gain and gain.get('gap_closed') is not None else '-'
+        lines.append(f'| {column} | {mean:.1f} ± {std:.1f} | {cell} | {per_seed} | {closed} | {len(values)} | '
+                     f'{paper} |')
     for column, gain in gains.items():
         verdict = gain['metrics'][metric]['verdict']
         cells = '; '.join(f"seed {seed} {format_interval(b['gain'], b['low'], b['high'])}"
@@ -190,13 +221,17 @@ def run_ablation(args: argparse.Namespace) -> None:
     check_method_columns(args.kd_config, args.columns)
     student = args.student or student_config(args.kd_config)
     results, predictions = run_columns(args, student)
-    gains = column_gains(results, predictions, args, student)
+    paired = isinstance(results.get('Baseline'), list) and any(
+        column != 'Baseline' and isinstance(values, list) for column, values in results.items())
+    teacher = teacher_metric(args) if paired else None  # for the share of the teacher-baseline gap closed
+    gains = column_gains(results, predictions, args, student, teacher)
     table = ablation_table(results, args.metric, gains)
     os.makedirs(args.work_dir, exist_ok=True)
+    teacher_line = f' (its {args.metric}: {teacher:.1f})' if teacher is not None else ''
     with open(osp.join(args.work_dir, 'ablation.md'), 'w') as f:
         f.write(f'# Ablation (Table 4 and feature-distillation columns)\n\nDistillation config `{args.kd_config}`, '
                 f'student `{student}`, '
-                f'teacher checkpoint `{args.teacher_checkpoint}`, seeds {args.seeds}.\n\n{table}\n')
+                f'teacher checkpoint `{args.teacher_checkpoint}`{teacher_line}, seeds {args.seeds}.\n\n{table}\n')
     with open(osp.join(args.work_dir, 'ablation.json'), 'w') as f:
         json.dump(dict(args=vars(args), results=results, gains=gains), f, indent=2)
     print(table)

@@ -41,6 +41,16 @@ def test_ablation_runs_columns_and_reports_the_impossible_one(workspace, teacher
     # VGG16-w0.25 conv5_3 has 128 channels, AlexNet-w0.25 conv5 64: "Hints" without adaptation cannot run
     assert "adapter='none' needs equal channels" in results['Hints']
     assert f'| {CWD_LABEL} |' in out and '| Hints | n/a' in out and '56.9 / 50.3' in out
+    # the teacher tested once with its own config, for the share of the teacher-baseline gap each column closes
+    tested = json.loads((work_dir / 'teacher_test' / 'tested.json').read_text())
+    assert 0.0 <= tested['metric'] <= 100.0 and tested['checkpoint'] == osp.abspath(teacher_checkpoint)
+    gap = tested['metric'] - results['Baseline'][0]
+    closed = (results[CWD_LABEL][0] - results['Baseline'][0]) / gap if gap else None
+    if tested['metric'] > results['Baseline'][0]:
+        assert voc['gap_closed'] == pytest.approx(closed)
+    else:  # a teacher no better than the baseline: no gap to close
+        assert voc['gap_closed'] is None
+    assert f"(its pascal_voc/mAP: {tested['metric']:.1f})" in (work_dir / 'ablation.md').read_text()
     assert f'[ablation] {CWD_LABEL} (seed 0): pascal_voc/mAP' in out  # with 2 jobs: a line per run, no bars
     # --teacher-cache: the distilled run read its teacher from the ablation's one cache
     assert (work_dir / 'teacher_cache' / 'cache.json').is_file() and list((work_dir / 'teacher_cache').glob('*/*.pt'))
