@@ -501,12 +501,11 @@ def step_breakdown(setup: TrainingCostSetup, runs: int, device: str = 'cpu') -> 
     synchronize = device_synchronizer(device)
     sections = breakdown_sections(setup)
     totals = {step: dict.fromkeys(['total', *sections[step]], 0.0) for step in STEPS}
+    functions = step_functions(setup)
     for _ in range(runs):
-        for step, fn in step_functions(setup).items():
-            if step not in totals:  # the cached calls are timed, not broken down
-                continue
+        for step in STEPS:  # the cached calls are timed, not broken down
             with timed_sections(sections[step], synchronize) as calls:
-                totals[step]['total'] += timed_call(fn, synchronize=synchronize)
+                totals[step]['total'] += timed_call(functions[step], synchronize=synchronize)
             for name, seconds in calls.items():
                 totals[step][name] += sum(seconds)
     return {

@@ -15,7 +15,8 @@ from mmengine.config import Config
 from ..models.distillation.teacher import single_teacher
 from .ablation_columns import (ABLATION_COLUMNS, PAPER_TABLE4, column_config, column_label, is_baseline,
                                is_method_column, method_config)
-from .gain import BOOTSTRAP_METRIC, checked_bootstrap_by_seed, format_interval, gain_summary
+from .gain import (BOOTSTRAP_METRIC, checked_bootstrap_by_seed, format_gap_closed, format_interval, format_per_seed,
+                   gain_summary)
 from .results import mean_std, metric_percent
 from .run_configs import merged_config
 from .schedule import schedule_options
@@ -181,8 +182,8 @@ def ablation_table(results: Dict[str, Union[List[float], str]], metric: str,
         mean, std = mean_std(values)
         gain = gains[column]['metrics'][metric] if column in gains else None
         cell = format_interval(gain['mean'], gain['low'], gain['high']) if gain else '-'
-        per_seed = ', '.join(f'{g:+.1f}' for g in gain['gains'].values()) if gain else '-'
-        closed = f"{100 * gain['gap_closed']:.0f} %" if gain and gain.get('gap_closed') is not None else '-'
+        per_seed = format_per_seed(gain['gains']) if gain else '-'
+        closed = format_gap_closed(gain['gap_closed'] if gain else None)
         lines.append(f'| {column} | {mean:.1f} ± {std:.1f} | {cell} | {per_seed} | {closed} | {len(values)} | '
                      f'{paper} |')
     for column, gain in gains.items():

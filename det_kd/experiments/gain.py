@@ -60,6 +60,16 @@ def format_interval(mean: float, low: Optional[float], high: Optional[float], di
     return f'{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]'
 
 
+def format_per_seed(gains: Mapping) -> str:
+    """``+1.2, -0.3, +2.0``: a gain record's per-seed gains, signed, in seed order."""
+    return ', '.join(f'{gain:+.1f}' for gain in gains.values())
+
+
+def format_gap_closed(fraction: Optional[float], missing: str = '-') -> str:
+    """``42 %``: the share of the teacher-baseline gap closed, or ``missing`` (no teacher, or none better)."""
+    return f'{100 * fraction:.0f} %' if fraction is not None else missing
+
+
 def format_plus_minus(mean: float, low: Optional[float], high: Optional[float], digits: int = 1) -> str:
     """``+1.3 ± 0.9`` (the signed mean ± half the interval's width), or the signed mean alone without an
     interval."""
@@ -174,8 +184,8 @@ def gain_markdown(summary: dict) -> str:
     lines = [f'| metric | baseline | distilled | gain, mean [{confidence:.0%} CI over seeds] | per seed | '
              'gap to the teacher closed |', '|---|---|---|---|---|---|']
     for record in summary['metrics'].values():
-        per_seed = ', '.join(f'{g:+.1f}' for g in record['gains'].values())
-        closed = f"{100 * record['gap_closed']:.0f} %" if record['gap_closed'] is not None else 'n/a'
+        per_seed = format_per_seed(record['gains'])
+        closed = format_gap_closed(record['gap_closed'], 'n/a')
         lines.append(f"| {record['title']} | {record['baseline']:.1f} | {record['distilled']:.1f} | "
                      f"{format_interval(record['mean'], record['low'], record['high'])} | {per_seed} | {closed} |")
     boot = summary['bootstrap']

@@ -30,7 +30,7 @@ from mmengine.config import Config
 
 from ..benchmark.environment import describe_machine, load_average, machine_info
 from .comparison import Arm, paired_comparison, run_arms
-from .gain import BOOTSTRAP_METRIC, format_interval
+from .gain import BOOTSTRAP_METRIC, format_gap_closed, format_interval, format_per_seed
 from .results import format_latency, mean_std, metric_percent
 from .run_configs import write_run_config
 from .teacher_cache import teacher_cache_options, teacher_cache_refusal
@@ -306,8 +306,7 @@ def grid_table(args: argparse.Namespace, record: dict, latency: Dict[str, dict])
         if comparison is None:
             return f'| {student} | {teacher_cell} | {mean:.1f} ± {std:.1f} | - | - | - {extra} {paper_cell} |'
         gain = comparison['metrics'][metric]
-        per_seed = ', '.join(f'{g:+.1f}' for g in gain['gains'].values())
-        closed = f"{100 * gain['gap_closed']:.0f} %" if gain.get('gap_closed') is not None else '-'
+        per_seed, closed = format_per_seed(gain['gains']), format_gap_closed(gain['gap_closed'])
         return (f"| {student} | {teacher_cell} | {mean:.1f} ± {std:.1f} | "
                 f"{format_interval(gain['mean'], gain['low'], gain['high'])} | {per_seed} | {closed} {extra} "
                 f'{paper_cell} |')
@@ -392,8 +391,8 @@ def run_grid(args: argparse.Namespace) -> dict:
         latency = params_and_latency({s.name: (s.config, runs[s.name][first]['checkpoint']) for s in args.students},
                                      tuple(args.image_size), runs=args.latency_runs, progress=progress)
     table = grid_table(args, record, latency)
-    record.update(latency=latency, args={k: (v if not isinstance(v, list) or not v or not isinstance(v[0], GridModel)
-                                             else [vars(m) for m in v]) for k, v in vars(args).items()},
+    models = ('students', 'teachers')
+    record.update(latency=latency, args={k: [vars(m) for m in v] if k in models else v for k, v in vars(args).items()},
                   machine=machine_info(), load_before=load_before, load_after=load_average(),
                   minutes=(time.time() - start) / 60)
     grid_plot(record, pairs, osp.join(work_dir, 'teacher_grid.png'))

@@ -189,20 +189,22 @@ class CachedTeacher(NetworkTeacher):
         return (entry is not None and all(f'map:{layer}' in entry for layer in _named(layers))
                 and (not rpn or 'rpn_cls' in entry))
 
-    def _compute(self, request: TeacherRequest, layers: list, rpn: bool) -> List[dict]:
-        """The entries of every sample of the batch, from one teacher forward on it."""
+    def _compute(self, request: TeacherRequest, layers: list, rpn: bool, rows: List[int]) -> List[dict]:
+        """The entries of the samples at ``rows``, from one teacher forward on the whole batch (as the live
+        teacher computes it: the same kernels and batch size, the same numbers to the bit)."""
         inputs = self.inputs(request.inputs, request.samples)
         feats, maps = extract_maps(self.network, layers, inputs, 'teacher')
         rpn_maps = self.network.rpn_head(feats) if rpn else None
         store = DTYPES[self.dtype]
+        named = _named(layers)  # an int layer is one of `feats`: stored once
+        named_maps = [m for layer, m in zip(layers, maps) if not isinstance(layer, int)]
         entries = []
-        for row in range(len(request.samples)):
-            entry = dict(feats=[f[row].to('cpu', store).contiguous() for f in feats])
-            entry.update({f'map:{layer}': m[row].to('cpu', store).contiguous() for layer, m in zip(layers, maps)
-                          if not isinstance(layer, int)})  # an int layer is one of `feats`: stored once
+        for row in rows:
+            keep = lambda maps: [m[row].to('cpu', store).contiguous() for m in maps]  # noqa: E731
+            entry = dict(feats=keep(feats))
+            entry.update({f'map:{layer}': kept for layer, kept in zip(named, keep(named_maps))})
             if rpn_maps is not None:
-                entry['rpn_cls'] = [m[row].to('cpu', store).contiguous() for m in rpn_maps[0]]
-                entry['rpn_reg'] = [m[row].to('cpu', store).contiguous() for m in rpn_maps[1]]
+                entry['rpn_cls'], entry['rpn_reg'] = keep(rpn_maps[0]), keep(rpn_maps[1])
             entries.append(entry)
         return entries
 
@@ -215,12 +217,11 @@ class CachedTeacher(NetworkTeacher):
         entries = [self._read(key) for key in keys]
         missing = [i for i, entry in enumerate(entries) if not self._complete(entry, layers, rpn)]
         self.hits, self.misses = self.hits + len(keys) - len(missing), self.misses + len(missing)
-        if missing:  # on the whole batch, as the live teacher: the same kernels, the same numbers to the bit
-            computed = self._compute(request, layers, rpn)
-            for i in missing:  # an entry another run wrote for other layers keeps them (runs share a cache)
-                computed[i] = {**(entries[i] or {}), **computed[i], 'key': keys[i]}
-                self._write(keys[i], computed[i])
-                entries[i] = computed[i]
+        if missing:
+            for i, computed in zip(missing, self._compute(request, layers, rpn, missing)):
+                # an entry another run wrote for other layers keeps them (runs share a cache)
+                entries[i] = {**(entries[i] or {}), **computed, 'key': keys[i]}
+                self._write(keys[i], entries[i])
         device = request.inputs.device
 
         def stacked(parts: List[Tensor]) -> Tensor:
