@@ -14,8 +14,9 @@ seeds and, per seed, over validation images; the distillation diagnostics), ``re
     python tools/demo.py --data-config my_coco_dataset.py --work-dir work_dirs/demo_mine  # any dataset config
 
 On your own data (``--voc-root`` or ``--data-config``) the pair's model configs are put on that data (class
-count, input size, the dataset's evaluators plus VOC07 and COCO mAP) and written into ``<work-dir>/configs``,
-where ``tools/train.py`` and ``tools/test.py`` run them as they are.
+count, input size, the dataset's evaluators plus VOC07 and COCO mAP; RPN anchors fitted to the training boxes
+where they fit poorly, ``--keep-anchors`` to keep them) and written into ``<work-dir>/configs``, where
+``tools/train.py`` and ``tools/test.py`` run them as they are.
 
 A work directory that holds an earlier demo's runs is refused unless --resume is given: finished stages
 are then read back, a trained one is only tested, a stage with a checkpoint continues with MMEngine's resume.
@@ -64,6 +65,14 @@ def parse_args() -> argparse.Namespace:
     own.add_argument('--input-size', type=pixels(1), nargs=2, metavar=('W', 'H'),
                      help='input size of the models (default: the median training image, longer side at most '
                      '320 px)')
+    anchors = own.add_mutually_exclusive_group()
+    anchors.add_argument('--keep-anchors', action='store_true',
+                         help='keep the configs\' RPN anchors even where they fit the training boxes poorly '
+                         '(default: where more than 10 %% of the boxes at the input size are smaller than half the '
+                         'smallest anchor or larger than twice the largest, fit the anchor scales and ratios to the '
+                         'boxes, the same for every model, and print the coverage before and after)')
+    anchors.add_argument('--fit-anchors', action='store_true',
+                         help='fit the RPN anchors to the training boxes even where the configs\' fit them')
     parser.add_argument('--epochs', type=int, default=24, help='training epochs of every model')
     parser.add_argument('--teacher', default=DEFAULT_TEACHER, help='teacher config')
     parser.add_argument('--student', default=DEFAULT_STUDENT, help='plain student config (the baseline)')
@@ -89,6 +98,10 @@ def parse_args() -> argparse.Namespace:
             parser.error(f'--{flag.replace("_", "-")} goes with --voc-root (a dataset config sets its own)')
     if args.input_size and not (args.voc_root or args.data_config):
         parser.error('--input-size goes with --voc-root or --data-config (generated data: --img-size)')
+    for flag in ('keep_anchors', 'fit_anchors'):
+        if getattr(args, flag) and not (args.voc_root or args.data_config):
+            parser.error(f'--{flag.replace("_", "-")} goes with --voc-root or --data-config (the generated data fit '
+                         'the anchors)')
     for role in ('teacher', 'student', 'kd', 'teacher_checkpoint', 'voc_root', 'data_config'):
         if getattr(args, role):  # the tools run in the work directory
             setattr(args, role, osp.abspath(getattr(args, role)))

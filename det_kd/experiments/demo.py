@@ -12,10 +12,11 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from det_kd.benchmark.environment import load_average, machine_info
 from det_kd.synthetic import generate_dataset
+from .anchor_fit import AnchorChoice, choose_anchors
 from .gain import (BOOTSTRAP_METRIC, checked_bootstrap_by_seed, gain_markdown, gain_summary,
                    per_seed_percent_values)
 from .run_configs import write_run_config
@@ -145,14 +146,48 @@ def user_dataset(args: argparse.Namespace):
         raise StageError(f'your data: {error}') from error
 
 
+def demo_anchors(args: argparse.Namespace, dataset, input_size) -> Dict[str, AnchorChoice]:
+    """The anchor decision (:func:`~.anchor_fit.choose_anchors`) for each of the demo's configs (``teacher``,
+    ``baseline``, ``distilled``) on a user's ``dataset``: each config's RPN anchors fitted to the training boxes
+    at ``input_size`` when they fit them poorly (always with ``--fit-anchors``), the same fit for the same anchors (the demo's teacher and
+    students share theirs, as the RPN terms need). Kept with ``--keep-anchors``, and with a given teacher
+    checkpoint (it was trained with its anchors, and the RPN terms compare the students' with them). Empty on
+    the generated data (its configs' anchors are made for it)."""
+    if dataset is None:
+        return {}
+    from mmengine.config import Config
+
+    from .user_data import boxes_at_input
+
+    kept = ('--keep-anchors' if args.keep_anchors else
+            '--teacher-checkpoint: the given teacher was trained with its anchors, and the RPN terms compare the '
+            'students\' anchors with them one by one' if args.teacher_checkpoint else None)
+    boxes, choices, by_generator = boxes_at_input(dataset, input_size), {}, {}
+    for role, source in (('teacher', args.teacher), ('baseline', args.student), ('distilled', args.kd)):
+        model = Config.fromfile(source).model
+        key = repr((model.get('rpn_head') or {}).get('anchor_generator'))
+        if key not in by_generator:
+            by_generator[key] = choose_anchors(model, boxes, input_size, kept, always=args.fit_anchors)
+        if by_generator[key] is not None:
+            choices[role] = by_generator[key]
+    return choices
+
+
+def anchor_record(choice: AnchorChoice) -> dict:
+    """An anchor decision for results.json: the fitted generator (None: kept), the coverage before and after."""
+    return dict(fitted_generator=choice.generator, poor_fit=choice.poor, before=vars(choice.before),
+                after=vars(choice.after) if choice.after else None, message=choice.message)
+
+
 def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoint: str, dataset=None,
-                       input_size=None) -> Dict[str, str]:
+                       input_size=None, anchor_generators: Optional[Dict[str, dict]] = None) -> Dict[str, str]:
     """Writes the configs the demo runs into ``<work_dir>/configs``: ``teacher.py``, ``baseline.py`` (the plain
     student, also the test config of the distilled student) and ``distilled.py``, each with the demo's
     schedule and absolute data paths (:func:`~.run_configs.write_run_config`), the distillation config with
     ``teacher_checkpoint``. On a user's ``dataset`` the pair's configs are first put on that data at
     ``input_size`` (:func:`~.user_data.model_config_for`; the distillation config reads its teacher from the
-    written ``teacher.py``). Returns ``{role: path}``.
+    written ``teacher.py``), with the RPN anchor generators of ``anchor_generators`` (``{role: generator}``; a
+    role without one, or None, keeps its config's). Returns ``{role: path}``.
 
     Raises:
         StageError: The work directory holds configs of a demo with other settings.
@@ -164,7 +199,8 @@ def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoi
 
         own_pipelines = bool(args.data_config)
         try:
-            sources = {role: model_config_for(config, dataset, input_size, own_pipelines, paths['teacher'])
+            sources = {role: model_config_for(config, dataset, input_size, own_pipelines, paths['teacher'],
+                                              (anchor_generators or {}).get(role))
                        for role, config in sources.items()}
         except ValueError as error:  # a pipeline the demo cannot size, a model it cannot set the classes of
             raise StageError(f'your data: {error}') from error
@@ -218,11 +254,7 @@ def run_demo(args: argparse.Namespace) -> None:
         generate_dataset(osp.join(work_dir, 'data', 'synthetic'), num_train=args.num_train, num_val=args.num_val,
                          img_size=tuple(args.img_size), seed=0, formats=('coco', ), progress=progress)
     else:
-        from mmengine.config import Config
-
-        from .user_data import anchor_fit_note
-        note = anchor_fit_note(Config.fromfile(args.student).model, dataset, input_size)
-        notes += dataset.notes + ([f'Anchors: {note}'] if note else [])
+        notes += dataset.notes
         for line in notes:
             print(f'[demo] warning: {line}')
 
@@ -230,7 +262,14 @@ def run_demo(args: argparse.Namespace) -> None:
              ('distilled', 'distilled student', args.kd)]
     first_teacher = args.teacher_checkpoint or osp.join(work_dir, f'seed{args.seeds[0]}', 'teacher',
                                                         f'epoch_{args.epochs}.pth')
-    run_config = write_demo_configs(args, work_dir, first_teacher, dataset, input_size)
+    anchors = demo_anchors(args, dataset, input_size)
+    anchor_messages = list(dict.fromkeys(choice.message for choice in anchors.values()))
+    for message in anchor_messages:
+        print(f'[demo] anchors: {message}')
+    notes += list(dict.fromkeys(f'Anchors: {choice.message}' for choice in anchors.values()
+                                if choice.poor and choice.generator is None))
+    run_config = write_demo_configs(args, work_dir, first_teacher, dataset, input_size,
+                                    {role: choice.generator for role, choice in anchors.items()})
     cache_refusal = '--no-teacher-cache' if args.no_teacher_cache else teacher_cache_refusal(run_config['distilled'])
     cache_note = (f'the distilled runs compute the teacher once per image and augmentation and read it back from '
                   f'{work_dir}/teacher_cache (CachedTeacher, float32: the live teacher\'s losses; '
@@ -280,6 +319,8 @@ def run_demo(args: argparse.Namespace) -> None:
     table += '\n\n## Distilled minus baseline\n\n' + gain_markdown(gain)
     table += '\n\n## VOC07 AP per class\n\n' + per_class_markdown(
         run_config['baseline'], {title: [run['predictions'] for run in runs[role].values()] for role, title, _ in roles})
+    if anchor_messages:
+        table += '\n\n## Anchors\n\n' + '\n'.join(f'- {message}' for message in anchor_messages)
     if notes:
         table += '\n\n## Warnings\n\n' + '\n'.join(f'- {note}' for note in notes)
     diagnostics = diagnostics_section(work_dir, args.seeds, since=0.0 if args.resume else start)
@@ -313,7 +354,8 @@ def run_demo(args: argparse.Namespace) -> None:
                     classes=list(dataset.classes) if dataset else None,
                     training_boxes=dataset.object_counts if dataset else None,
                     ignored_training_boxes=dataset.ignored_counts if dataset else None,
-                    training_images_left_out=dataset.images_left_out if dataset else None, warnings=notes)
+                    training_images_left_out=dataset.images_left_out if dataset else None, warnings=notes,
+                    anchors={role: anchor_record(choice) for role, choice in anchors.items()})
         json.dump(dict(args=vars(args), data=data, titles={role: title for role, title, _ in roles},
                        per_seed=seeds_summary(models), gain=gain, costs=costs, minutes=minutes,
                        metrics=[key for key, _ in METRICS], environment=environment, notes=JSON_NOTES), f,
@@ -355,6 +397,7 @@ def data_arguments(args: argparse.Namespace) -> str:
         words += [f'--{key.replace("_", "-")} {getattr(args, key)}' for key in ('train_split', 'val_split')
                   if getattr(args, key)]
         words += [f'--input-size {args.input_size[0]} {args.input_size[1]}'] if args.input_size else []
+        words += ['--keep-anchors'] if args.keep_anchors else ['--fit-anchors'] if args.fit_anchors else []
         return ' '.join(words)
     return f'--num-train {args.num_train} --num-val {args.num_val} --img-size {args.img_size[0]} {args.img_size[1]}'
 

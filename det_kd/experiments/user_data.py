@@ -4,7 +4,7 @@ demo pair's model configs without the user writing a config.
 :func:`voc_dataset` and :func:`config_dataset` describe the data as a :class:`UserDataset` (its dataloaders and
 evaluators with absolute paths, its classes, the sizes of its training images and objects);
 :func:`model_config_for` puts it under one of the pair's model configs (the class count, the input size);
-:func:`anchor_fit_note` says when the objects at that input size fall outside the model's anchors.
+:func:`boxes_at_input` gives the training boxes at that input size (for the anchors: :mod:`.anchor_fit`).
 
 Every run reports VOC07 mAP@0.5 (the paired gain and its bootstrap are computed on it) and COCO mAP: a
 dataset config without a ``VOCMetric`` gets one, a VOC folder gets a ``CocoMetric`` that builds its ground
@@ -48,8 +48,10 @@ class UserDataset:
         test_dataloader (dict): ``val_dataloader`` / ``test_dataloader`` (absolute paths).
         test_evaluator (list): Evaluators of validation and test runs.
         image_sizes (np.ndarray): ``(N, 2)`` width and height of the training images.
-        object_sizes (np.ndarray): ``(M,)`` square root of the area of each training box, in pixels of the
+        object_shapes (np.ndarray): ``(M, 2)`` width and height of each training box, in pixels of the
             original images.
+        object_image_sizes (np.ndarray): ``(M, 2)`` width and height of the image of each training box (0 when
+            the annotations give none).
         object_counts (dict): Training boxes per class name that the models learn from.
         ignored_counts (dict): Training boxes per class name that training ignores (VOC ``difficult``, COCO
             ``iscrowd``), only classes with some.
@@ -65,12 +67,18 @@ class UserDataset:
     test_dataloader: dict
     test_evaluator: list
     image_sizes: np.ndarray
-    object_sizes: np.ndarray
+    object_shapes: np.ndarray
+    object_image_sizes: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     object_counts: Dict[str, int] = field(default_factory=dict)
     ignored_counts: Dict[str, int] = field(default_factory=dict)
     images_left_out: List[str] = field(default_factory=list)
     num_val_images: int = 0
     notes: List[str] = field(default_factory=list)
+
+    @property
+    def object_sizes(self) -> np.ndarray:
+        """``(M,)`` square root of the area of each training box, in pixels of the original images."""
+        return np.sqrt(self.object_shapes.prod(axis=1))
 
     def counted(self) -> str:
         """What the data step counted, for the demo's data line: the training boxes per class (trained, and
@@ -264,7 +272,7 @@ def _described(name: str, source: str, train_dataloader: dict, test_dataloader: 
     if tuple(test.metainfo['classes']) != classes:
         raise ValueError(f'{source}: the training and test datasets list other classes: {classes} and '
                          f'{tuple(test.metainfo["classes"])}')
-    image_sizes, object_sizes, counts, ignored = [], [], Counter(), Counter()
+    image_sizes, object_shapes, object_images, counts, ignored = [], [], [], Counter(), Counter()
     for index in range(len(train)):
         info = train.get_data_info(index)
         image_sizes.append((info.get('width', 0), info.get('height', 0)))
@@ -273,7 +281,8 @@ def _described(name: str, source: str, train_dataloader: dict, test_dataloader: 
                 ignored[classes[instance['bbox_label']]] += 1
                 continue
             x1, y1, x2, y2 = instance['bbox']
-            object_sizes.append(float(np.sqrt(max(x2 - x1, 0) * max(y2 - y1, 0))))
+            object_shapes.append((max(x2 - x1, 0), max(y2 - y1, 0)))
+            object_images.append(image_sizes[-1])
             counts[classes[instance['bbox_label']]] += 1
     untrained = [name for name in classes if not counts[name]]
     if untrained:
@@ -286,7 +295,8 @@ def _described(name: str, source: str, train_dataloader: dict, test_dataloader: 
     dataset = UserDataset(name=name, source=source, classes=classes, train_dataloader=train_dataloader,
                           test_dataloader=test_dataloader, test_evaluator=evaluators,
                           image_sizes=np.array(image_sizes, dtype=np.float64).reshape(-1, 2),
-                          object_sizes=np.array(object_sizes, dtype=np.float64),
+                          object_shapes=np.array(object_shapes, dtype=np.float64).reshape(-1, 2),
+                          object_image_sizes=np.array(object_images, dtype=np.float64).reshape(-1, 2),
                           object_counts={name: counts[name] for name in classes},
                           ignored_counts={name: ignored[name] for name in classes if ignored[name]},
                           images_left_out=list(getattr(train, 'filtered_out', [])), num_val_images=len(test))
@@ -338,43 +348,28 @@ def default_input_size(dataset: UserDataset, max_side: int = DEFAULT_MAX_SIDE) -
     return int(round(width * scale)), int(round(height * scale))
 
 
-def _resize_scale(dataset: UserDataset, input_size: Sequence[int]) -> float:
-    """How much the median training image is scaled to fit ``input_size`` (keep ratio)."""
+def _resize_scales(image_sizes: np.ndarray, input_size: Sequence[int]) -> np.ndarray:
+    """How much each image of ``image_sizes`` ``(N, 2)`` is scaled to fit ``input_size`` (mmdet's ``Resize``
+    with ``keep_ratio``: the longer side within the longer one, the shorter within the shorter)."""
+    longer, shorter = image_sizes.max(axis=1), image_sizes.min(axis=1)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return np.minimum(max(input_size) / longer, min(input_size) / shorter)
+
+
+def boxes_at_input(dataset: UserDataset, input_size: Sequence[int]) -> np.ndarray:
+    """``(M, 2)``: width and height of the training boxes in the models' input at ``input_size``, each scaled
+    as its image is; boxes of images without a recorded size scale as the median image (unscaled if none)."""
     median = median_image_size(dataset)
-    if median is None:
-        return 1.0
-    width, height = median
-    return min(max(input_size) / max(width, height), min(input_size) / min(width, height))
-
-
-def anchor_sizes(model: dict) -> Tuple[float, float]:
-    """The smallest and largest anchor side (square root of the area) of an RPN ``AnchorGenerator``."""
-    generator = model['rpn_head']['anchor_generator']
-    strides = [s if isinstance(s, (int, float)) else max(s) for s in generator['strides']]
-    base_sizes = generator.get('base_sizes') or strides
-    scales = generator.get('scales')
-    if scales is None:
-        per_octave = generator['scales_per_octave']
-        scales = [generator['octave_base_scale'] * 2**(i / per_octave) for i in range(per_octave)]
-    return min(base_sizes) * min(scales), max(base_sizes) * max(scales)
-
-
-def anchor_fit_note(model: dict, dataset: UserDataset, input_size: Sequence[int]) -> Optional[str]:
-    """A sentence when more than 10 % of the training boxes, at ``input_size``, are smaller than half the
-    smallest anchor or larger than twice the largest (their best anchor overlaps them by at most 0.25 IoU: the
-    RPN finds positives for them only through its low-quality matching); None when the anchors fit."""
-    if not len(dataset.object_sizes) or 'anchor_generator' not in model.get('rpn_head', {}):
-        return None
-    sizes = dataset.object_sizes * _resize_scale(dataset, input_size)
-    smallest, largest = anchor_sizes(model)
-    small, large = float(np.mean(sizes < smallest / 2)), float(np.mean(sizes > largest * 2))
-    if small <= 0.1 and large <= 0.1:
-        return None
-    median = float(np.median(sizes))
-    return (f'the anchors ({smallest:.0f}-{largest:.0f} px) do not fit the objects at {input_size[0]}x'
-            f'{input_size[1]} (median side {median:.0f} px): {100 * small:.0f} % are smaller than half the '
-            f'smallest anchor, {100 * large:.0f} % larger than twice the largest. Raise --input-size for small '
-            'objects, or set model.rpn_head.anchor_generator.scales in the generated configs.')
+    image_sizes = dataset.object_image_sizes.copy()
+    if len(image_sizes) != len(dataset.object_shapes):  # a dataset described without them: the median image
+        image_sizes = np.zeros_like(dataset.object_shapes)
+    unknown = ~(image_sizes > 0).all(axis=1)
+    scales = np.ones(len(image_sizes))
+    if (~unknown).any():
+        scales[~unknown] = _resize_scales(image_sizes[~unknown], input_size)
+    if median is not None and unknown.any():
+        scales[unknown] = _resize_scales(np.array([median]), input_size)[0]
+    return dataset.object_shapes * scales[:, None]
 
 
 #: Steps that resize otherwise than to one fixed scale: the demo cannot set their size.
@@ -425,7 +420,8 @@ def _pipelines(model_cfg: Config, input_size: Sequence[int], train_pipeline: Opt
 
 
 def model_config_for(model_config: str, dataset: UserDataset, input_size: Sequence[int],
-                     keep_user_pipelines: bool = False, teacher_config: Optional[str] = None) -> Config:
+                     keep_user_pipelines: bool = False, teacher_config: Optional[str] = None,
+                     anchor_generator: Optional[dict] = None) -> Config:
     """``model_config`` (one of the pair's configs: teacher, student or distillation) trained and tested on
     ``dataset`` at ``input_size``: its dataloaders and evaluators replaced by the dataset's, the RoI head's
     class count set, and, for a distillation config, its teacher read from ``teacher_config`` (the written
@@ -434,6 +430,8 @@ def model_config_for(model_config: str, dataset: UserDataset, input_size: Sequen
     Args:
         keep_user_pipelines (bool): Use the dataset's own pipelines (a ``--data-config``), their ``Resize`` at
             ``input_size``; else the model config's.
+        anchor_generator (dict): The RPN's anchor generator (anchors fitted to the data,
+            :func:`~.anchor_fit.choose_anchors`); None keeps the config's.
     """
     cfg = Config.fromfile(model_config)
     user_pipelines = ((dataset.train_dataloader['dataset'].get('pipeline'),
@@ -455,5 +453,9 @@ def model_config_for(model_config: str, dataset: UserDataset, input_size: Sequen
         if teacher_config is None:
             raise ValueError(f'{model_config}: a distillation config needs the teacher config of the same data')
         cfg.model.teacher.config = teacher_config
+    if anchor_generator is not None:
+        if 'anchor_generator' not in cfg.model.get('rpn_head', {}):
+            raise ValueError(f'{model_config}: no model.rpn_head.anchor_generator to set the fitted anchors in')
+        cfg.model.rpn_head.anchor_generator = copy.deepcopy(anchor_generator)
     cfg.pop('data_root', None)  # the synthetic configs' variable: not this data
     return cfg

@@ -5,13 +5,11 @@ import os.path as osp
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 from conftest import REPO, ToolRun
 from mmengine.config import Config
 
-from det_kd.experiments.user_data import (UserDataset, anchor_fit_note, default_input_size, voc_dataset,
-                                          voc_splits)
+from det_kd.experiments.user_data import default_input_size, voc_dataset, voc_splits
 from det_kd.synthetic import generate_dataset
 
 SHAPES = ('ellipse', 'pentagon', 'rectangle', 'ring', 'star')  # the synthetic classes, sorted
@@ -65,21 +63,6 @@ def test_voc_dataset_reads_classes_sizes_and_input_size(toy_data):
     assert only_two.classes == ('ring', 'star') and set(only_two.object_counts) == {'ring', 'star'}
 
 
-def test_anchor_note_when_objects_do_not_fit_the_anchors():
-    model = Config.fromfile(STUDENT).model  # anchors of 16 to 128 px (stride 16, scales 1-8)
-
-    def dataset(object_sizes):
-        return UserDataset(name='d', source='d', classes=('a', ), train_dataloader={}, test_dataloader={},
-                           test_evaluator=[], image_sizes=np.array([[640.0, 480.0]]),
-                           object_sizes=np.array(object_sizes, dtype=float))
-
-    assert anchor_fit_note(model, dataset([40.0] * 10), (320, 240)) is None  # 20 px at half size
-    note = anchor_fit_note(model, dataset([10.0] * 9 + [100.0]), (320, 240))  # 5 px: < 8, half the smallest
-    assert note.startswith('the anchors (16-128 px) do not fit the objects at 320x240') and '90 % are smaller' in note
-    assert '0 % larger' in note
-    assert '100 % larger than twice the largest' in anchor_fit_note(model, dataset([1200.0] * 4), (640, 480))
-
-
 @pytest.mark.skipif(not osp.isdir(BCCD), reason=f'BCCD not found at {BCCD}')
 def test_bccd_as_a_voc_folder():
     dataset = voc_dataset(BCCD)
@@ -94,6 +77,7 @@ def test_demo_on_a_voc_folder_with_its_own_classes(toy_data, own_data_demos):
     assert '[demo] data: PASCAL VOC layout at' in out and 'input size 200x150' in out
     table = (work_dir / 'results.md').read_text()
     assert '| teacher |' in table and '| distilled student |' in table and 'COCO mAP@[.5,.95]' in table
+    assert '\n## Anchors\n\n- ' in table and 'of the training boxes at IoU >= 0.7' in table  # the anchor decision
     per_class = table.split('## VOC07 AP per class')[1]
     assert all(f'| {name} |' in per_class for name in SHAPES)
     # mmdet's VOCMetric table under the dataset's names, although the folder is called VOC2007
