@@ -12,6 +12,7 @@ seeds and, per seed, over validation images; the distillation diagnostics), ``re
     python tools/demo.py --resume               # continue a demo that was stopped, same arguments
     python tools/demo.py --voc-root data/BCCD --work-dir work_dirs/demo_bccd   # your own PASCAL VOC folder
     python tools/demo.py --data-config my_coco_dataset.py --work-dir work_dirs/demo_mine  # any dataset config
+    python tools/demo.py --voc-root data/BCCD --seeds 0 1 2 --methods paper pkd cwd at   # which method, ranked
 
 On your own data (``--voc-root`` or ``--data-config``) the pair's model configs are put on that data (class
 count, input size, the dataset's evaluators plus VOC07 and COCO mAP; RPN anchors fitted to the training boxes
@@ -27,6 +28,7 @@ import sys
 
 from det_kd.experiments import StageError
 from det_kd.experiments.demo import DEFAULT_KD, DEFAULT_STUDENT, DEFAULT_TEACHER, run_demo
+from det_kd.experiments.method_screen import METHOD_ALIASES
 
 
 def pixels(minimum: int):
@@ -77,6 +79,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--teacher', default=DEFAULT_TEACHER, help='teacher config')
     parser.add_argument('--student', default=DEFAULT_STUDENT, help='plain student config (the baseline)')
     parser.add_argument('--kd', default=DEFAULT_KD, help='distillation config (wraps the student config)')
+    parser.add_argument('--methods', nargs='+', metavar='NAME',
+                        help='a method screen: several distillation methods of the pair, each trained on the same '
+                        'seeds against the same baselines and ranked by their paired gain in results.md; a name is '
+                        f'a short name ({", ".join(sorted(METHOD_ALIASES))}), a column of tools/ablation.py (e.g. '
+                        '"PKD-batch", "CLS-W") applied to --kd, or a distillation config file of the same pair')
     parser.add_argument('--teacher-checkpoint', help='a trained teacher checkpoint (of --teacher) to distil from '
                         'for every seed, instead of training a teacher per seed')
     parser.add_argument('--bootstrap', type=int, default=1000,

@@ -12,13 +12,16 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
+
+from mmengine.config import Config
 
 from det_kd.benchmark.environment import load_average, machine_info
 from det_kd.synthetic import generate_dataset
 from .anchor_fit import AnchorChoice, choose_anchors
 from .gain import (BOOTSTRAP_METRIC, checked_bootstrap_by_seed, gain_markdown, gain_summary,
                    per_seed_percent_values)
+from .method_screen import DemoMethod, demo_methods, ranking, ranking_markdown
 from .run_configs import write_run_config
 from .results import METRICS, mean_std, per_class_markdown, per_seed_percent, results_table, seeds_summary
 from .schedule import schedule_options
@@ -85,44 +88,45 @@ def metrics_only(metrics: dict) -> dict:
     return {k: v for k, v in metrics.items() if k not in ('checkpoint', 'predictions', 'stage')}
 
 
-def diagnostics_section(work_dir: str, seeds, since: float) -> str:
-    """Markdown: the distilled runs' ``DistillationDiagnosticsHook`` summaries (mean over the measurements of
-    each run) and their warnings, from the files written after ``since`` (a time stamp: a file left by an
-    earlier demo in the same work directory is not this run's); empty without a diagnostics hook."""
+def diagnostics_section(work_dir: str, seeds, roles: List[str], since: float) -> str:
+    """Markdown: the distilled runs' (``roles``) ``DistillationDiagnosticsHook`` summaries (mean over the
+    measurements of each run) and their warnings, from the files written after ``since`` (a time stamp: a file
+    left by an earlier demo in the same work directory is not this run's); empty without a diagnostics hook."""
     from det_kd.models.distillation.diagnostics import format_summary
 
     parts = []
-    for seed in seeds:
-        path = osp.join(work_dir, f'seed{seed}', 'distilled', 'distillation_diagnostics.json')
+    for seed, role in ((seed, role) for role in roles for seed in seeds):
+        path = osp.join(work_dir, f'seed{seed}', role, 'distillation_diagnostics.json')
         if not osp.isfile(path) or osp.getmtime(path) < since:
             continue
         with open(path) as f:
             record = json.load(f)
         warnings = ''.join(f"\n- iteration {w['iter']}: {w['message']}"
                            for w in record.get('warnings', [])) or '\n- none'
-        parts.append(f'Seed {seed} (`{osp.relpath(path, work_dir)}`, {len(record["measurements"])} measurements):'
+        parts.append(f'{role}, seed {seed} (`{osp.relpath(path, work_dir)}`, {len(record["measurements"])} measurements):'
                      f'\n\n```\n{format_summary(record["summary"])}\n```\n\nWarnings:{warnings}')
     return '\n\n## Distillation diagnostics\n\n' + '\n\n'.join(parts) if parts else ''
 
 
-def paired_gain(runs: Dict[str, Dict[int, dict]], student_config: str, num_samples: int) -> dict:
-    """Distilled minus baseline over the paired seeds, with the bootstrap over validation images per seed (its
-    recomputed mAPs checked against the test runs'); ``student_config`` is the baseline's run config."""
-    values = {role: per_seed_percent_values(runs[role]) for role in runs}
+def paired_gain(runs: Dict[str, Dict[int, dict]], distilled: str, student_config: str, num_samples: int) -> dict:
+    """The ``distilled`` role's runs minus the baseline's over the paired seeds, with the bootstrap over
+    validation images per seed (its recomputed mAPs checked against the test runs'); ``student_config`` is the
+    baseline's run config."""
+    values = {role: per_seed_percent_values(runs[role]) for role in ('teacher', 'baseline', distilled)}
     teacher = {key: mean_std(per_seed.values())[0] for key, per_seed in values['teacher'].items()}
     predictions = {role: {seed: run['predictions'] for seed, run in runs[role].items()} if num_samples else {}
-                   for role in ('baseline', 'distilled')}
-    bootstrap = checked_bootstrap_by_seed(student_config, predictions['baseline'], predictions['distilled'],
-                                          values['baseline'][BOOTSTRAP_METRIC], values['distilled'][BOOTSTRAP_METRIC],
+                   for role in ('baseline', distilled)}
+    bootstrap = checked_bootstrap_by_seed(student_config, predictions['baseline'], predictions[distilled],
+                                          values['baseline'][BOOTSTRAP_METRIC], values[distilled][BOOTSTRAP_METRIC],
                                           num_samples)
-    return gain_summary(values['baseline'], values['distilled'], teacher, bootstrap)
+    return gain_summary(values['baseline'], values[distilled], teacher, bootstrap)
 
 
-def expected_minutes(args: argparse.Namespace, num_train: int, input_size) -> float:
+def expected_minutes(args: argparse.Namespace, num_train: int, input_size, num_methods: int = 1) -> float:
     """The demo's time on 2 idle CPU cores, scaled from :data:`MEASURED_MINUTES` (200 training images at
-    256x192) by the seeds, the epochs, the training images and the input area (a given teacher checkpoint
-    skips the teacher's training)."""
-    per_seed = MEASURED_MINUTES['baseline'] + MEASURED_MINUTES['distilled']
+    256x192) by the seeds, the epochs, the training images, the input area and the distillation methods (a
+    given teacher checkpoint skips the teacher's training)."""
+    per_seed = MEASURED_MINUTES['baseline'] + num_methods * MEASURED_MINUTES['distilled']
     per_seed += 0.0 if args.teacher_checkpoint else MEASURED_MINUTES['teacher']
     scale = args.epochs / 24 * num_train / 200 * input_size[0] * input_size[1] / (256 * 192)
     return len(args.seeds) * per_seed * scale + MEASURED_MINUTES['rest']
@@ -146,25 +150,24 @@ def user_dataset(args: argparse.Namespace):
         raise StageError(f'your data: {error}') from error
 
 
-def demo_anchors(args: argparse.Namespace, dataset, input_size) -> Dict[str, AnchorChoice]:
-    """The anchor decision (:func:`~.anchor_fit.choose_anchors`) for each of the demo's configs (``teacher``,
-    ``baseline``, ``distilled``) on a user's ``dataset``: each config's RPN anchors fitted to the training boxes
+def demo_anchors(args: argparse.Namespace, dataset, input_size,
+                 sources: Dict[str, Union[str, Config]]) -> Dict[str, AnchorChoice]:
+    """The anchor decision (:func:`~.anchor_fit.choose_anchors`) for each of the demo's configs (``sources``:
+    role -> config file or built config) on a user's ``dataset``: each config's RPN anchors fitted to the training boxes
     at ``input_size`` when they fit them poorly (always with ``--fit-anchors``), the same fit for the same anchors (the demo's teacher and
     students share theirs, as the RPN terms need). Kept with ``--keep-anchors``, and with a given teacher
     checkpoint (it was trained with its anchors, and the RPN terms compare the students' with them). Empty on
     the generated data (its configs' anchors are made for it)."""
     if dataset is None:
         return {}
-    from mmengine.config import Config
-
     from .user_data import boxes_at_input
 
     kept = ('--keep-anchors' if args.keep_anchors else
             '--teacher-checkpoint: the given teacher was trained with its anchors, and the RPN terms compare the '
             'students\' anchors with them one by one' if args.teacher_checkpoint else None)
     boxes, choices, by_generator = boxes_at_input(dataset, input_size), {}, {}
-    for role, source in (('teacher', args.teacher), ('baseline', args.student), ('distilled', args.kd)):
-        model = Config.fromfile(source).model
+    for role, source in sources.items():
+        model = (source if isinstance(source, Config) else Config.fromfile(source)).model
         key = repr((model.get('rpn_head') or {}).get('anchor_generator'))
         if key not in by_generator:
             by_generator[key] = choose_anchors(model, boxes, input_size, kept, always=args.fit_anchors)
@@ -179,10 +182,12 @@ def anchor_record(choice: AnchorChoice) -> dict:
                 after=vars(choice.after) if choice.after else None, message=choice.message)
 
 
-def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoint: str, dataset=None,
-                       input_size=None, anchor_generators: Optional[Dict[str, dict]] = None) -> Dict[str, str]:
-    """Writes the configs the demo runs into ``<work_dir>/configs``: ``teacher.py``, ``baseline.py`` (the plain
-    student, also the test config of the distilled student) and ``distilled.py``, each with the demo's
+def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoint: str,
+                       sources: Dict[str, Union[str, Config]], dataset=None, input_size=None,
+                       anchor_generators: Optional[Dict[str, dict]] = None) -> Dict[str, str]:
+    """Writes the configs the demo runs (``sources``: role -> config file or built config) into
+    ``<work_dir>/configs/<role>.py``: ``teacher.py``, ``baseline.py`` (the plain student, also the test config
+    of the distilled students) and one per distilled student (``distilled.py``), each with the demo's
     schedule and absolute data paths (:func:`~.run_configs.write_run_config`), the distillation config with
     ``teacher_checkpoint``. On a user's ``dataset`` the pair's configs are first put on that data at
     ``input_size`` (:func:`~.user_data.model_config_for`; the distillation config reads its teacher from the
@@ -192,8 +197,7 @@ def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoi
     Raises:
         StageError: The work directory holds configs of a demo with other settings.
     """
-    paths = {role: osp.join(work_dir, 'configs', f'{role}.py') for role in ('teacher', 'baseline', 'distilled')}
-    sources = dict(teacher=args.teacher, baseline=args.student, distilled=args.kd)
+    paths = {role: osp.join(work_dir, 'configs', f'{role}.py') for role in sources}
     if dataset is not None:
         from .user_data import model_config_for
 
@@ -205,8 +209,8 @@ def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoi
         except ValueError as error:  # a pipeline the demo cannot size, a model it cannot set the classes of
             raise StageError(f'your data: {error}') from error
     schedule = schedule_options(args.epochs, args.seeds[0])
-    options = dict(teacher=schedule, baseline=schedule,
-                   distilled=schedule + [f'model.teacher.checkpoint={teacher_checkpoint}'])
+    options = {role: schedule if role in ('teacher', 'baseline') else
+               schedule + [f'model.teacher.checkpoint={teacher_checkpoint}'] for role in sources}
     try:
         return {role: write_run_config(sources[role], paths[role], work_dir, options[role]) for role in paths}
     except FileExistsError as error:
@@ -239,13 +243,22 @@ def run_demo(args: argparse.Namespace) -> None:
     print(f"[demo] OMP_NUM_THREADS={threads or 'unset (every core)'}; on a shared machine run one-thread jobs "
           '(OMP_NUM_THREADS=1): oversubscribed threads are several times slower')
     dataset, input_size = user_dataset(args)
+    try:
+        methods = demo_methods(args.kd, args.methods, args.epochs)
+    except ValueError as error:  # an unknown method, a config of another pair
+        raise StageError(str(error)) from error
+    sources = dict(teacher=args.teacher, baseline=args.student, **{m.role: m.config for m in methods})
+    if args.methods:
+        print(f'[demo] methods: {", ".join(m.label for m in methods)}, each on the same seeds against the same '
+              'baselines')
     if dataset is None:
         num_train, num_val, data_name = args.num_train, args.num_val, 'synthetic shapes'
     else:
         num_train, num_val, data_name = len(dataset.image_sizes), dataset.num_val_images, dataset.source
         print(f'[demo] data: {dataset.source}; {num_train} training images, {num_val} validation images; '
               f'classes (training boxes): {dataset.counted()}; input size {input_size[0]}x{input_size[1]}')
-    print(f'[demo] expected time: about {expected_minutes(args, num_train, input_size):.0f} minutes on 2 idle CPU '
+    minutes = expected_minutes(args, num_train, input_size, len(methods))
+    print(f'[demo] expected time: about {minutes:.0f} minutes on 2 idle CPU '
           'cores (scaled from the default one-seed demo, measured at 13 minutes); several times longer on busy '
           'ones')
     notes = []
@@ -257,87 +270,78 @@ def run_demo(args: argparse.Namespace) -> None:
         notes += dataset.notes
         for line in notes:
             print(f'[demo] warning: {line}')
+    teacher_terms = ''
+    if args.teacher_checkpoint:  # a trained teacher, possibly of another architecture: its classes, its terms
+        sources, teacher_terms, unchecked = given_teacher_sources(args, methods, sources, dataset)
+        notes += [unchecked] if unchecked else []
+        print('[demo] distillation terms for the given teacher:\n' + teacher_terms)
 
-    roles = [('teacher', 'teacher', args.teacher), ('baseline', 'baseline student', args.student),
-             ('distilled', 'distilled student', args.kd)]
     first_teacher = args.teacher_checkpoint or osp.join(work_dir, f'seed{args.seeds[0]}', 'teacher',
                                                         f'epoch_{args.epochs}.pth')
-    anchors = demo_anchors(args, dataset, input_size)
+    anchors = demo_anchors(args, dataset, input_size, sources)
     anchor_messages = list(dict.fromkeys(choice.message for choice in anchors.values()))
     for message in anchor_messages:
         print(f'[demo] anchors: {message}')
     notes += list(dict.fromkeys(f'Anchors: {choice.message}' for choice in anchors.values()
                                 if choice.poor and choice.generator is None))
-    run_config = write_demo_configs(args, work_dir, first_teacher, dataset, input_size,
+    run_config = write_demo_configs(args, work_dir, first_teacher, sources, dataset, input_size,
                                     {role: choice.generator for role, choice in anchors.items()})
-    cache_refusal = '--no-teacher-cache' if args.no_teacher_cache else teacher_cache_refusal(run_config['distilled'])
-    cache_note = (f'the distilled runs compute the teacher once per image and augmentation and read it back from '
-                  f'{work_dir}/teacher_cache (CachedTeacher, float32: the live teacher\'s losses; '
-                  '--no-teacher-cache: the live teacher)' if not cache_refusal else
-                  f'the distilled runs use the live teacher ({cache_refusal})')
+    cache_refusals = {method.role: '--no-teacher-cache' if args.no_teacher_cache else
+                      teacher_cache_refusal(run_config[method.role]) for method in methods}
+    cache_note = teacher_cache_note(work_dir, methods, cache_refusals)
     print(f'[demo] teacher: {cache_note}')
-    runs: Dict[str, Dict[int, dict]] = {role: {} for role, _, _ in roles}
-    if args.teacher_checkpoint:  # one trained teacher for every seed: tested once
-        runs['teacher'][args.seeds[0]] = dict(
-            evaluate_checkpoint('teacher', run_config['teacher'], args.teacher_checkpoint,
-                                osp.join(work_dir, 'teacher'), work_dir, progress), checkpoint=args.teacher_checkpoint)
-    commands = []
-    for seed in args.seeds:
-        options = [f'randomness.seed={seed}']
-        seed_dir = osp.join(work_dir, f'seed{seed}')
-        stage = dict(cwd=work_dir, epochs=args.epochs, progress=progress, resume=args.resume)
-        teacher_checkpoint = args.teacher_checkpoint or osp.join(seed_dir, 'teacher', f'epoch_{args.epochs}.pth')
-        cache = [] if cache_refusal else teacher_cache_options(
-            osp.join(work_dir, 'teacher_cache', 'given' if args.teacher_checkpoint else f'seed{seed}'))
-        per_role = dict(teacher=options, baseline=options,
-                        distilled=options + [f'model.teacher.checkpoint={teacher_checkpoint}', *cache])
-        for role in ('baseline', 'distilled') if args.teacher_checkpoint else ('teacher', 'baseline', 'distilled'):
-            test_config = run_config['teacher' if role == 'teacher' else 'baseline']
-            runs[role][seed] = train_and_test(role, run_config[role], test_config, osp.join(seed_dir, role),
-                                              options=per_role[role], export=role == 'distilled', **stage)
-            commands.append(run_commands(f'seed {seed} {role}', run_config[role], test_config, osp.join(seed_dir, role),
-                                         per_role[role], args.epochs, export=role == 'distilled'))
-            if runs[role][seed]['stage'] == 'read back':
-                print(f'[demo] seed {seed} {role}: finished earlier, read back from {seed_dir}/{role}')
+    runs, commands = train_demo_runs(args, work_dir, run_config, methods, cache_refusals, progress)
 
     from .latency import params_and_latency  # imports torch / mmdet: after the subprocess stages
+    first_method = methods[0].role  # every distilled student has the student's architecture: timed once
     tested = {role: (run_config['teacher' if role == 'teacher' else 'baseline'],
-                     next(iter(runs[role].values()))['checkpoint']) for role, _, _ in roles}
+                     next(iter(runs[source].values()))['checkpoint'])
+              for role, source in (('teacher', 'teacher'), ('baseline', 'baseline'), ('distilled', first_method))}
     image_size = tuple(args.img_size) if dataset is None else timing_image_size(dataset, input_size)
     costs = params_and_latency(tested, image_size=image_size, runs=args.latency_runs, progress=not args.no_progress)
-
+    titles = dict(teacher='teacher', baseline='baseline student', **{m.role: m.title for m in methods})
+    architectures = dict(teacher=args.teacher, baseline=args.student, **{m.role: args.student for m in methods})
     models = [
-        dict(name=title, role=role, architecture=osp.basename(config if role != 'distilled' else args.student)[:-3],
-             teacher=osp.basename(args.teacher)[:-3] if role == 'distilled' else '-',
+        dict(name=title, role=role, architecture=osp.basename(architectures[role])[:-3],
+             teacher=osp.basename(args.teacher)[:-3] if role not in ('teacher', 'baseline') else '-',
              runs={seed: metrics_only(metrics) for seed, metrics in runs[role].items()},
-             params=costs[role]['params'], latency=costs[role]['latency'],
-             input_size=costs[role]['input_size'])
-        for role, title, config in roles
+             params=costs[cost_role(role)]['params'], latency=costs[cost_role(role)]['latency'],
+             input_size=costs[cost_role(role)]['input_size'])
+        for role, title in titles.items()
     ]
     table = results_table(models)
-    gain = paired_gain(runs, run_config['baseline'], args.bootstrap)
-    table += '\n\n## Distilled minus baseline\n\n' + gain_markdown(gain)
+    gains = {method.role: paired_gain(runs, method.role, run_config['baseline'], args.bootstrap) for method in methods}
+    best = methods[0] if len(methods) == 1 else next(
+        m for m in methods if m.label == ranking({m.label: gains[m.role] for m in methods}, BOOTSTRAP_METRIC)[0])
+    table += methods_section(methods, gains, runs)
     table += '\n\n## VOC07 AP per class\n\n' + per_class_markdown(
-        run_config['baseline'], {title: [run['predictions'] for run in runs[role].values()] for role, title, _ in roles})
+        run_config['baseline'], {title: [run['predictions'] for run in runs[role].values()]
+                                 for role, title in titles.items()})
+    if teacher_terms:
+        table += '\n\n## Distillation terms for the given teacher\n\n' + teacher_terms
     if anchor_messages:
         table += '\n\n## Anchors\n\n' + '\n'.join(f'- {message}' for message in anchor_messages)
     if notes:
         table += '\n\n## Warnings\n\n' + '\n'.join(f'- {note}' for note in notes)
-    diagnostics = diagnostics_section(work_dir, args.seeds, since=0.0 if args.resume else start)
+    diagnostics = diagnostics_section(work_dir, args.seeds, [m.role for m in methods],
+                                      since=0.0 if args.resume else start)
+    plotted = [m for m in models if m['role'] in ('teacher', 'baseline', best.role)]
     from det_kd.benchmark.plots import PlotPoint, plot_accuracy_cost
     plot_accuracy_cost([  # named by architecture: the arrow joins a baseline to its distilled student
-        PlotPoint(name=m['architecture'], role=m['role'],
+        PlotPoint(name=m['architecture'], role=cost_role(m['role']),
                   metric=mean_std(per_seed_percent(m['runs'], 'pascal_voc/mAP'))[0],
                   latency_ms=m['latency']['median_ms'], params=m['params'],
-                  latency_range_ms=(m['latency']['p10_ms'], m['latency']['p90_ms'])) for m in models
+                  latency_range_ms=(m['latency']['p10_ms'], m['latency']['p90_ms'])) for m in plotted
     ], osp.join(work_dir, 'accuracy_vs_cost.png'), metric_label='VOC07 mAP@0.5 (%)',
-        title=f'det_kd demo: {dataset_title(dataset)}')
+        title=f'det_kd demo: {dataset_title(dataset)}' + (f' (best method: {best.label})' if best.label else ''))
     minutes = (time.time() - start) / 60
     configs = ''.join(f' --{role} {osp.relpath(getattr(args, role), REPO)}' for role, default in
                       (('teacher', DEFAULT_TEACHER), ('student', DEFAULT_STUDENT), ('kd', DEFAULT_KD))
                       if getattr(args, role) != default)
     if args.teacher_checkpoint:
         configs += f' --teacher-checkpoint {args.teacher_checkpoint}'
+    if args.methods:
+        configs += ' --methods ' + ' '.join(f"'{name}'" if ' ' in name else name for name in args.methods)
     header = (f'# det_kd demo\n\nCommand: `python tools/demo.py --seeds {" ".join(map(str, args.seeds))} '
               f'{data_arguments(args)} --epochs {args.epochs}{configs}`; {minutes:.1f} minutes. Data: {data_name}'
               f'{" at " + "x".join(map(str, input_size)) if dataset is not None else ""}. Metrics in percent '
@@ -356,23 +360,121 @@ def run_demo(args: argparse.Namespace) -> None:
                     ignored_training_boxes=dataset.ignored_counts if dataset else None,
                     training_images_left_out=dataset.images_left_out if dataset else None, warnings=notes,
                     anchors={role: anchor_record(choice) for role, choice in anchors.items()})
-        json.dump(dict(args=vars(args), data=data, titles={role: title for role, title, _ in roles},
-                       per_seed=seeds_summary(models), gain=gain, costs=costs, minutes=minutes,
-                       metrics=[key for key, _ in METRICS], environment=environment, notes=JSON_NOTES), f,
-                  indent=2)
+        method_records = {m.role: dict(label=m.label, gain=gains[m.role]) for m in methods} if args.methods else None
+        json.dump(dict(args=vars(args), data=data, titles=titles, per_seed=seeds_summary(models),
+                       gain=gains[best.role], best_method=best.label or None, methods=method_records, costs=costs,
+                       minutes=minutes, metrics=[key for key, _ in METRICS], environment=environment,
+                       notes=JSON_NOTES), f, indent=2)
     print('\n' + table)
     if args.pictures > 0:  # after the results are written: a failure here costs only the picture
         first = args.seeds[0]
         print(f'[demo] drawing {args.pictures} validation images: {work_dir}/predictions.png')
+        drawn = dict(teacher='teacher', baseline='baseline', **{best.role: best.title if best.label else 'distilled'})
         try:
             from .pictures import draw_predictions
-            draw_predictions({role: (tested[role][0], runs[role].get(first, next(iter(runs[role].values())))[
-                'checkpoint']) for role, _, _ in roles}, run_config['baseline'], work_dir, args.pictures,
+            draw_predictions({name: (run_config['teacher' if role == 'teacher' else 'baseline'],
+                                     runs[role].get(first, next(iter(runs[role].values())))['checkpoint'])
+                              for role, name in drawn.items()}, run_config['baseline'], work_dir, args.pictures,
                              args.score_thr, title=f'det_kd demo on {dataset_title(dataset)}, seed {first}')
         except Exception as error:  # noqa: BLE001  (any drawing error: the numbers above stand)
             print(f'[demo] warning: predictions.png was not drawn: {type(error).__name__}: {error}')
     print(f'\n[demo] done in {minutes:.1f} minutes: {work_dir}/results.md, results.json, accuracy_vs_cost.png'
           f'{", predictions.png" if args.pictures > 0 else ""}, the configs it ran under configs/, logs under seed*/')
+
+
+def given_teacher_sources(args: argparse.Namespace, methods: List[DemoMethod], sources: Dict[str, Union[str, Config]],
+                          dataset):
+    """For ``--teacher-checkpoint``: refuses a checkpoint trained on other classes than the data's (or another
+    order), and matches every method's terms to the teacher's architecture
+    (:func:`~.own_teacher.methods_for_teacher`). Returns the sources with the matched method configs, the
+    markdown saying which terms are used and why, and a note when the checkpoint records no classes."""
+    from det_kd.models.distillation.class_names import config_classes
+
+    from .own_teacher import check_teacher_classes, methods_for_teacher
+
+    classes = dataset.classes if dataset is not None else config_classes(args.student)
+    unchecked = check_teacher_classes(args.teacher_checkpoint, classes) if classes else (
+        f'the classes of {args.student} are unknown: the teacher\'s could not be checked')
+    matched, described = methods_for_teacher(args.teacher, args.student,
+                                             {m.role: (m.label, sources[m.role]) for m in methods})
+    return dict(sources, **matched), described, unchecked
+
+
+def cost_role(role: str) -> str:
+    """The role a model's params and latency were measured under: every distilled student is ``distilled``."""
+    return role if role in ('teacher', 'baseline') else 'distilled'
+
+
+def teacher_cache_note(work_dir: str, methods: List[DemoMethod], refusals: Dict[str, Optional[str]]) -> str:
+    """How the distilled runs get their teacher: from the cache, or live (and why), per method where they
+    differ."""
+    cached = [m for m in methods if not refusals[m.role]]
+    note = (f'the distilled runs compute the teacher once per image and augmentation and read it back from '
+            f'{work_dir}/teacher_cache (CachedTeacher, float32: the live teacher\'s losses; --no-teacher-cache: the '
+            'live teacher)' if cached else '')
+    live = [f'{m.label or "the distilled runs"}: live teacher ({refusals[m.role]})' for m in methods
+            if refusals[m.role]]
+    if cached and live:
+        note = f'{note}; except {"; ".join(live)}'
+    return note or ('the distilled runs use the live teacher ' + f'({refusals[methods[0].role]})' if len(methods) == 1
+                    else '; '.join(live))
+
+
+def train_demo_runs(args: argparse.Namespace, work_dir: str, run_config: Dict[str, str], methods: List[DemoMethod],
+                    cache_refusals: Dict[str, Optional[str]], progress: bool):
+    """Trains and tests every run of the demo, seed by seed (the teacher unless one is given, the baseline,
+    each method); returns ``({role: {seed: metrics and paths}}, the shell commands of every run)``."""
+    runs: Dict[str, Dict[int, dict]] = {role: {} for role in ('teacher', 'baseline', *[m.role for m in methods])}
+    if args.teacher_checkpoint:  # one trained teacher for every seed: tested once
+        runs['teacher'][args.seeds[0]] = dict(
+            evaluate_checkpoint('teacher', run_config['teacher'], args.teacher_checkpoint,
+                                osp.join(work_dir, 'teacher'), work_dir, progress), checkpoint=args.teacher_checkpoint)
+    commands = []
+    for seed in args.seeds:
+        options = [f'randomness.seed={seed}']
+        seed_dir = osp.join(work_dir, f'seed{seed}')
+        stage = dict(cwd=work_dir, epochs=args.epochs, progress=progress, resume=args.resume)
+        teacher_checkpoint = args.teacher_checkpoint or osp.join(seed_dir, 'teacher', f'epoch_{args.epochs}.pth')
+        cache = teacher_cache_options(
+            osp.join(work_dir, 'teacher_cache', 'given' if args.teacher_checkpoint else f'seed{seed}'))
+        per_role = dict(teacher=options, baseline=options, **{
+            m.role: options + [f'model.teacher.checkpoint={teacher_checkpoint}',
+                               *([] if cache_refusals[m.role] else cache)] for m in methods})
+        for role in [*([] if args.teacher_checkpoint else ['teacher']), 'baseline', *[m.role for m in methods]]:
+            test_config = run_config['teacher' if role == 'teacher' else 'baseline']
+            distilled = role not in ('teacher', 'baseline')
+            runs[role][seed] = train_and_test(role, run_config[role], test_config, osp.join(seed_dir, role),
+                                              options=per_role[role], export=distilled, **stage)
+            commands.append(run_commands(f'seed {seed} {role}', run_config[role], test_config, osp.join(seed_dir, role),
+                                         per_role[role], args.epochs, export=distilled))
+            if runs[role][seed]['stage'] == 'read back':
+                print(f'[demo] seed {seed} {role}: finished earlier, read back from {seed_dir}/{role}')
+    return runs, commands
+
+
+def weaker_teacher_note(runs: Dict[str, Dict[int, dict]]) -> str:
+    """A paragraph when the teacher scores below the baseline student on VOC07 mAP@0.5 (means over their runs):
+    what a gain then means. Empty otherwise."""
+    teacher, baseline = (mean_std(per_seed_percent_values(runs[role])[BOOTSTRAP_METRIC].values())[0]
+                         for role in ('teacher', 'baseline'))
+    if teacher >= baseline:
+        return ''
+    return (f'\n\n**The teacher ({teacher:.1f}) scores below the baseline student ({baseline:.1f}).** A gain '
+            'here is not a better model\'s knowledge passed on: the soft targets and hints of a weaker model act '
+            'as a regulariser of the student\'s training. A stronger teacher (trained longer, larger, or your own '
+            'trained detector: --teacher-checkpoint) is the way to a gain from its knowledge.')
+
+
+def methods_section(methods: List[DemoMethod], gains: Dict[str, dict], runs: Dict[str, Dict[int, dict]]) -> str:
+    """Markdown: the paired gain of the single distilled student, or the methods ranked (with whether the
+    ranking is resolved) and each method's gain."""
+    weaker = weaker_teacher_note(runs)
+    if len(methods) == 1:
+        return '\n\n## Distilled minus baseline\n\n' + gain_markdown(gains[methods[0].role]) + weaker
+    by_label = {m.label: gains[m.role] for m in methods}
+    distilled = {m.label: per_seed_percent_values(runs[m.role])[BOOTSTRAP_METRIC] for m in methods}
+    text = '\n\n## Methods ranked\n\n' + ranking_markdown(by_label, distilled, BOOTSTRAP_METRIC) + weaker
+    return text + ''.join(f'\n\n### {m.label} minus baseline\n\n' + gain_markdown(gains[m.role]) for m in methods)
 
 
 def timing_image_size(dataset, input_size) -> tuple:

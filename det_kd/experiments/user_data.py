@@ -17,7 +17,7 @@ import os.path as osp
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.config import Config, ConfigDict
@@ -419,13 +419,31 @@ def _pipelines(model_cfg: Config, input_size: Sequence[int], train_pipeline: Opt
     return train, test
 
 
-def model_config_for(model_config: str, dataset: UserDataset, input_size: Sequence[int],
+def set_class_count(model: dict, count: int, name: str) -> None:
+    """Sets ``num_classes`` of every box head of a detector config: the RoI head's (a list for cascades) and a
+    one-stage detector's ``bbox_head`` (RetinaNet, FCOS, ...).
+
+    Raises:
+        ValueError: The model has neither, naming the config.
+    """
+    heads = model.get('roi_head', {}).get('bbox_head')
+    heads = ([] if heads is None else heads if isinstance(heads, list) else [heads])
+    heads += [model['bbox_head']] if 'bbox_head' in model else []
+    if not heads:
+        raise ValueError(f'{name}: no model.roi_head.bbox_head or model.bbox_head: the demo sets the class count of '
+                         'a detector\'s box head (two-stage like Faster R-CNN and its cascades, or one-stage like '
+                         'RetinaNet)')
+    for head in heads:
+        head.num_classes = count
+
+
+def model_config_for(model_config: Union[str, Config], dataset: UserDataset, input_size: Sequence[int],
                      keep_user_pipelines: bool = False, teacher_config: Optional[str] = None,
                      anchor_generator: Optional[dict] = None) -> Config:
-    """``model_config`` (one of the pair's configs: teacher, student or distillation) trained and tested on
-    ``dataset`` at ``input_size``: its dataloaders and evaluators replaced by the dataset's, the RoI head's
-    class count set, and, for a distillation config, its teacher read from ``teacher_config`` (the written
-    teacher config of the same data).
+    """``model_config`` (one of the pair's configs: teacher, student or distillation; a file or a built config)
+    trained and tested on ``dataset`` at ``input_size``: its dataloaders and evaluators replaced by the
+    dataset's, the RoI head's class count set, and, for a distillation config, its teacher read from
+    ``teacher_config`` (the written teacher config of the same data).
 
     Args:
         keep_user_pipelines (bool): Use the dataset's own pipelines (a ``--data-config``), their ``Resize`` at
@@ -433,7 +451,8 @@ def model_config_for(model_config: str, dataset: UserDataset, input_size: Sequen
         anchor_generator (dict): The RPN's anchor generator (anchors fitted to the data,
             :func:`~.anchor_fit.choose_anchors`); None keeps the config's.
     """
-    cfg = Config.fromfile(model_config)
+    cfg = copy.deepcopy(model_config) if isinstance(model_config, Config) else Config.fromfile(model_config)
+    model_config = cfg.filename or 'the method config' if isinstance(model_config, Config) else model_config
     user_pipelines = ((dataset.train_dataloader['dataset'].get('pipeline'),
                        dataset.test_dataloader['dataset'].get('pipeline')) if keep_user_pipelines else (None, None))
     train_pipeline, test_pipeline = _pipelines(cfg, input_size, *user_pipelines)
@@ -443,12 +462,7 @@ def model_config_for(model_config: str, dataset: UserDataset, input_size: Sequen
     test_loader['dataset']['pipeline'] = test_pipeline
     cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader = train_loader, test_loader, test_loader
     cfg.val_evaluator = cfg.test_evaluator = copy.deepcopy(dataset.test_evaluator)
-    bbox_heads = cfg.model.get('roi_head', {}).get('bbox_head')
-    if bbox_heads is None:
-        raise ValueError(f'{model_config}: model.roi_head.bbox_head not found: the demo sets the class count of a '
-                         'two-stage detector (Faster R-CNN and its cascades)')
-    for head in bbox_heads if isinstance(bbox_heads, list) else [bbox_heads]:
-        head.num_classes = len(dataset.classes)
+    set_class_count(cfg.model, len(dataset.classes), model_config)
     if 'teacher' in cfg.model:
         if teacher_config is None:
             raise ValueError(f'{model_config}: a distillation config needs the teacher config of the same data')

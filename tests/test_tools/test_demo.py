@@ -171,3 +171,27 @@ def test_demo_runs_the_half_resolution_setting_of_table2(demo_runs):
     assert '| 320x240 |' in out and '| 160x120 |' in out
     kd_log = (work_dir / 'seed0' / 'distilled' / 'train.log').read_text()
     assert 'loss_rpn_kd_cls' in kd_log and 'loss_rcn_kd_cls' in kd_log and 'loss_hint' in kd_log
+
+
+def test_demo_method_screen_at_toy_size(toy_demo, tmp_path):
+    """--methods: each method trained on the same seed against the same baseline (the toy demo's teacher
+    given), ranked in results.md, every run's config written, the best one drawn and plotted."""
+    root, work_dir, *_ = toy_demo
+    teacher = work_dir / 'seed0' / 'teacher' / 'epoch_1.pth'
+    screen = tmp_path / 'screen'
+    out = run_tool('demo.py', ['--work-dir', str(screen), *TOY, '--teacher-checkpoint', str(teacher), '--pictures', '1',
+                               '--methods', 'paper', 'pkd'], cwd=tmp_path)
+    assert '[demo] methods: paper, PKD, each on the same seeds against the same baselines' in out
+    table = (screen / 'results.md').read_text()
+    assert '--methods paper pkd`' in table and '\n## Methods ranked\n' in table
+    ranked = [line for line in table.split('## Methods ranked')[1].splitlines() if line[:4] in ('| 1 ', '| 2 ')]
+    assert sorted(line.split(' | ')[1] for line in ranked) == ['PKD', 'paper']
+    assert '### paper minus baseline' in table and '### PKD minus baseline' in table
+    assert '| distilled student (paper) |' in table and '| distilled student (PKD) |' in table
+    record = json.loads((screen / 'results.json').read_text())
+    assert set(record['methods']) == {'distilled-paper', 'distilled-pkd'}
+    assert record['best_method'] in ('paper', 'PKD') and set(record['per_seed']) == {
+        'teacher', 'baseline', 'distilled-paper', 'distilled-pkd'}
+    pkd = Config.fromfile(str(screen / 'configs' / 'distilled-pkd.py'))
+    assert [t['type'] for t in pkd.model.distill.terms] == ['PearsonDistillationTerm']
+    assert (screen / 'seed0' / 'distilled-pkd' / 'student.pth').exists() and (screen / 'predictions.png').exists()
