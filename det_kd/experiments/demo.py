@@ -8,6 +8,7 @@ over validation images; the distillation diagnostics), ``results.json``, ``accur
 log into the work directory. A stopped demo continues with ``resume`` (see :mod:`.train_test`).
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
@@ -208,6 +209,9 @@ def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoi
                        for role, config in sources.items()}
         except ValueError as error:  # a pipeline the demo cannot size, a model it cannot set the classes of
             raise StageError(f'your data: {error}') from error
+    else:
+        sources = {role: config if role in ('teacher', 'baseline') else distilling(config, args.teacher)
+                   for role, config in sources.items()}
     schedule = schedule_options(args.epochs, args.seeds[0])
     options = {role: schedule if role in ('teacher', 'baseline') else
                schedule + [f'model.teacher.checkpoint={teacher_checkpoint}'] for role in sources}
@@ -215,6 +219,18 @@ def write_demo_configs(args: argparse.Namespace, work_dir: str, teacher_checkpoi
         return {role: write_run_config(sources[role], paths[role], work_dir, options[role]) for role in paths}
     except FileExistsError as error:
         raise StageError(str(error)) from error
+
+
+def distilling(config: Union[str, Config], teacher_config: str) -> Union[str, Config]:
+    """A distillation config whose teacher is ``teacher_config`` (``--teacher``): unchanged where it is already
+    (the demo's own configs), else a copy with ``model.teacher.config`` set to it."""
+    cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    teacher = cfg.model.get('teacher')
+    if not isinstance(teacher, dict) or osp.realpath(str(teacher.get('config'))) == osp.realpath(teacher_config):
+        return config
+    cfg = copy.deepcopy(cfg)
+    cfg.model.teacher.config = teacher_config
+    return cfg
 
 
 def run_commands(title: str, config: str, test_config: str, run_dir: str, options: List[str], epochs: int,

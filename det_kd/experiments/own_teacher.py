@@ -55,7 +55,7 @@ def feature_strides(model_cfg: dict, size: int = PROBE_SIZE) -> List[int]:
     from mmdet.utils import register_all_modules
 
     import det_kd  # noqa: F401  (registers det_kd's backbones)
-    register_all_modules(init_default_scope=False)
+    register_all_modules(init_default_scope=True)
     model = MODELS.build(ConfigDict(copy.deepcopy(dict(model_cfg))))
     model.eval()
     with torch.no_grad():
@@ -71,9 +71,12 @@ def _owner_strides(pair: dict, student: List[int], teacher: List[int]) -> Tuple[
     return stride(pair['student'], student), stride(pair['teacher'], teacher)
 
 
-def repaired_pairs(pairs: List[dict], student: List[int], teacher: List[int], where: str) -> Tuple[List[dict], List[str]]:
+def repaired_pairs(pairs: List[dict], student: List[int], teacher: List[int], where: str,
+                   teacher_neck: bool = False) -> Tuple[List[dict], List[str]]:
     """``pairs`` with each teacher layer of another stride than its student layer moved to the teacher output
-    of the student's stride (dropped where the teacher has none), and the reasons."""
+    of the student's stride (dropped where the teacher has none), and the reasons. A moved centre-aligned pair
+    on a teacher with a neck (an FPN level, whose cells the receptive-field probe cannot place: it adds an
+    upsampled coarser map) gets ``teacher_geometry=(stride, 0)``, where a padded backbone's cells lie."""
     kept, reasons = [], []
     for pair in pairs:
         s_stride, t_stride = _owner_strides(pair, student, teacher)
@@ -82,9 +85,14 @@ def repaired_pairs(pairs: List[dict], student: List[int], teacher: List[int], wh
             continue
         if s_stride in teacher:
             moved = dict(pair, teacher=teacher.index(s_stride))
+            geometry = ''
+            if pair.get('align') == 'centre' and teacher_neck and 'teacher_geometry' not in pair:
+                moved['teacher_geometry'] = (s_stride, 0.0)
+                geometry = f', its cells centred at {s_stride} * m px (teacher_geometry=({s_stride}, 0))'
             kept.append(moved)
             reasons.append(f'{where}: student output {pair["student"]} (stride {s_stride}) paired with teacher output '
-                           f'{moved["teacher"]} (stride {s_stride}) instead of {pair["teacher"]} (stride {t_stride})')
+                           f'{moved["teacher"]} (stride {s_stride}) instead of {pair["teacher"]} (stride {t_stride})'
+                           f'{geometry}')
         else:
             reasons.append(f'{where}: the pair student {pair["student"]} / teacher {pair["teacher"]} dropped: the '
                            f'teacher has no output of the student\'s stride {s_stride} (its strides: {teacher})')
@@ -122,7 +130,7 @@ def terms_for_teacher(distill: dict, teacher_model: dict, student_model: dict,
     student_strides, teacher_strides = strides or (feature_strides(student_model), feature_strides(teacher_model))
     if distill.get('loss_hint', {}) is not None:
         hints, why = repaired_pairs(list(distill.get('hints') or [dict(student=0, teacher=0)]), student_strides,
-                                    teacher_strides, 'the hint')
+                                    teacher_strides, 'the hint', 'neck' in teacher_model)
         reasons += why
         if hints:
             distill['hints'] = hints
@@ -132,7 +140,8 @@ def terms_for_teacher(distill: dict, teacher_model: dict, student_model: dict,
     terms = []
     for index, term in enumerate(distill.get('terms') or []):
         name = term.get('type', f'terms[{index}]')
-        pairs, why = repaired_pairs(list(term.get('pairs') or []), student_strides, teacher_strides, name)
+        pairs, why = repaired_pairs(list(term.get('pairs') or []), student_strides, teacher_strides, name,
+                                    'neck' in teacher_model)
         reasons += why
         if pairs or not term.get('pairs'):
             terms.append(dict(term, pairs=pairs) if term.get('pairs') else term)

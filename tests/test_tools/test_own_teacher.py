@@ -70,3 +70,35 @@ def test_the_teachers_classes_must_be_the_datas(tmp_path):
         check_teacher_classes(path, ('WBC', 'RBC'))
     torch.save(dict(meta=dict(), state_dict={}), path)
     assert 'records no class names' in check_teacher_classes(path, ('RBC', 'WBC'))
+
+
+def test_a_retinanet_teacher_through_the_demo_at_toy_size(tmp_path):
+    """A one-stage teacher of another architecture, trained with tools/train.py, distilled into the demo's
+    AlexNet student: the head terms off, the hint on the teacher's stride-16 level, said in results.md."""
+    import subprocess
+    import sys
+
+    from conftest import run_tool
+
+    from det_kd.synthetic import generate_dataset
+    generate_dataset(str(tmp_path / 'data' / 'synthetic'), num_train=4, num_val=2, img_size=(160, 120), seed=0,
+                     formats=('coco', ), progress=False)
+    trained = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'train.py'), RETINANET, '--work-dir',
+                              str(tmp_path / 'retinanet'), '--cfg-options', 'train_cfg.max_epochs=1'],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    work_dir = tmp_path / 'demo'
+    out = run_tool('demo.py', ['--work-dir', str(work_dir), '--num-train', '4', '--num-val', '2', '--img-size', '160',
+                               '120', '--epochs', '1', '--latency-runs', '2', '--no-progress', '--pictures', '0',
+                               '--teacher', RETINANET, '--teacher-checkpoint',
+                               str(tmp_path / 'retinanet' / 'epoch_1.pth')], cwd=tmp_path)
+    assert '[demo] distillation terms for the given teacher:\n- terms used: hint\n' in out
+    table = (work_dir / 'results.md').read_text()
+    assert ('the hint: student output 0 (stride 16) paired with teacher output 1 (stride 16) instead of 0 (stride 8)'
+            in table.split('## Distillation terms for the given teacher')[1])
+    distilled = Config.fromfile(str(work_dir / 'configs' / 'distilled.py'))
+    assert distilled.model.teacher.config == RETINANET
+    assert [distilled.model.distill[t] for t in ('rpn_cls', 'rpn_reg', 'rcn_cls', 'rcn_reg')] == [None] * 4
+    assert distilled.model.distill.hints[0]['teacher'] == 1
+    assert tuple(distilled.model.distill.hints[0]['teacher_geometry']) == (16, 0.0)
+    assert (work_dir / 'seed0' / 'distilled' / 'student.pth').exists()
