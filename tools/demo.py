@@ -85,7 +85,9 @@ def parse_args() -> argparse.Namespace:
                         f'a short name ({", ".join(sorted(METHOD_ALIASES))}), a column of tools/ablation.py (e.g. '
                         '"PKD-batch", "CLS-W") applied to --kd, or a distillation config file of the same pair')
     parser.add_argument('--teacher-checkpoint', help='a trained teacher checkpoint (of --teacher) to distil from '
-                        'for every seed, instead of training a teacher per seed')
+                        'for every seed, instead of training a teacher per seed; any MMDetection detector trained on '
+                        'the data\'s classes (checked): the terms it cannot give are switched off and the feature '
+                        'pairs matched to its strides, said in results.md')
     parser.add_argument('--bootstrap', type=int, default=1000,
                         help='paired resamples of the validation images per seed for the gain interval')
     parser.add_argument('--latency-runs', type=int, default=30, help='timed test_step calls per model')

@@ -83,3 +83,12 @@ def test_paired_comparison_pairs_two_arms_runs_by_seed():
     assert voc['gains'] == pytest.approx({0: 1.0, 1: 3.0}) and voc['mean'] == pytest.approx(2.0)
     assert summary['metrics']['coco/bbox_mAP']['gains'] == pytest.approx({0: 2.0, 1: 0.0})
     assert summary['bootstrap'] == {} and 'coco/bbox_mAP_75' not in summary['metrics']
+
+
+def test_the_smallest_resolvable_gain_by_hand():
+    from det_kd.experiments.gain import resolvable_gain
+    # 5 seeds, 500 images: t(0.975, 4) = 2.776; 36 * 2.776 / sqrt(5) / sqrt(500) = 36 * 2.776 / 50
+    low, high = resolvable_gain(5, 500)
+    assert high == pytest.approx(36 * 2.7764 / 50, rel=1e-3) and low == pytest.approx(12 * 2.7764 / 50, rel=1e-3)
+    assert resolvable_gain(1, 500) is None
+    assert resolvable_gain(3, 72)[1] > resolvable_gain(10, 72)[1] > resolvable_gain(10, 500)[1]
