@@ -13,6 +13,7 @@ seeds and, per seed, over validation images; the distillation diagnostics), ``re
     python tools/demo.py --voc-root data/BCCD --work-dir work_dirs/demo_bccd   # your own PASCAL VOC folder
     python tools/demo.py --data-config my_coco_dataset.py --work-dir work_dirs/demo_mine  # any dataset config
     python tools/demo.py --voc-root data/BCCD --seeds 0 1 2 --methods paper pkd cwd at   # which method, ranked
+    python tools/demo.py --voc-root data/BCCD --folds 5 --work-dir work_dirs/bccd_folds  # every image tested once
 
 On your own data (``--voc-root`` or ``--data-config``) the pair's model configs are put on that data (class
 count, input size, the dataset's evaluators plus VOC07 and COCO mAP; RPN anchors fitted to the training boxes
@@ -79,6 +80,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--teacher', default=DEFAULT_TEACHER, help='teacher config')
     parser.add_argument('--student', default=DEFAULT_STUDENT, help='plain student config (the baseline)')
     parser.add_argument('--kd', default=DEFAULT_KD, help='distillation config (wraps the student config)')
+    own.add_argument('--folds', type=int, metavar='K',
+                     help='k-fold evaluation on a small dataset: pool the training and validation images, split them '
+                     'into K folds, run the demo per fold (train on the others, test on it) and pair baseline and '
+                     'distilled per fold and seed, one interval over all of them; every labelled image is tested '
+                     'once (a teacher is trained per fold: no --teacher-checkpoint)')
     parser.add_argument('--methods', nargs='+', metavar='NAME',
                         help='a method screen: several distillation methods of the pair, each trained on the same '
                         'seeds against the same baselines and ranked by their paired gain in results.md; a name is '
@@ -102,6 +108,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--resume', action='store_true',
                         help='continue the runs in --work-dir (started with the same arguments)')
     args = parser.parse_args()
+    if args.folds is not None and args.folds < 2:
+        parser.error(f'--folds {args.folds}: give at least 2 folds')
     for flag in ('classes', 'train_split', 'val_split'):
         if getattr(args, flag) and not args.voc_root:
             parser.error(f'--{flag.replace("_", "-")} goes with --voc-root (a dataset config sets its own)')
@@ -120,7 +128,12 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
-    run_demo(parse_args())
+    args = parse_args()
+    if args.folds:
+        from det_kd.experiments.demo_folds import run_folds
+        run_folds(args)
+    else:
+        run_demo(args)
 
 
 if __name__ == '__main__':

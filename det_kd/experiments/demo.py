@@ -244,8 +244,9 @@ def run_commands(title: str, config: str, test_config: str, run_dir: str, option
     return '\n'.join(lines + [f'python tools/test.py {test_config} {tested}'])
 
 
-def run_demo(args: argparse.Namespace) -> None:
-    """Runs the demo that ``tools/demo.py``'s arguments ``args`` describe (see the module docstring).
+def run_demo(args: argparse.Namespace, data: Optional[tuple] = None) -> None:
+    """Runs the demo that ``tools/demo.py``'s arguments ``args`` describe (see the module docstring); ``data``
+    (a :class:`~.user_data.UserDataset` and the input size) replaces the data the arguments name (a fold).
 
     Raises:
         StageError: A stage's tool failed, or the work directory holds runs of other settings.
@@ -258,7 +259,7 @@ def run_demo(args: argparse.Namespace) -> None:
     threads = os.environ.get('OMP_NUM_THREADS')
     print(f"[demo] OMP_NUM_THREADS={threads or 'unset (every core)'}; on a shared machine run one-thread jobs "
           '(OMP_NUM_THREADS=1): oversubscribed threads are several times slower')
-    dataset, input_size = user_dataset(args)
+    dataset, input_size = data or user_dataset(args)
     try:
         methods = demo_methods(args.kd, args.methods, args.epochs)
     except ValueError as error:  # an unknown method, a config of another pair

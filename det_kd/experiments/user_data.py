@@ -193,8 +193,9 @@ def voc_dataset(root: str, classes: Optional[Sequence[str]] = None, train_split:
                             batch_sampler=dict(type='AspectRatioBatchSampler'), dataset=dataset(train, False))
     test_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False, drop_last=False,
                            sampler=dict(type='DefaultSampler', shuffle=False), dataset=dataset(val, True))
-    return _described(osp.basename(osp.abspath(root).rstrip('/')), f'PASCAL VOC layout at {devkit} ({train} -> {val})',
-                      train_dataloader, test_dataloader, [dict(VOC_METRIC), dict(COCO_METRIC)])
+    return describe_dataset(osp.basename(osp.abspath(root).rstrip('/')),
+                            f'PASCAL VOC layout at {devkit} ({train} -> {val})', train_dataloader, test_dataloader,
+                            [dict(VOC_METRIC), dict(COCO_METRIC)])
 
 
 def config_dataset(path: str, data_dir: str) -> UserDataset:
@@ -225,8 +226,8 @@ def config_dataset(path: str, data_dir: str) -> UserDataset:
              if step_type(e) == 'VOCMetric' and (e.get('eval_mode', 'area') != '11points' or
                                                  e.get('iou_thrs', 0.5) not in (0.5, [0.5], (0.5, )))]
     evaluators = [e for e in evaluators if step_type(e) != 'VOCMetric'] + [dict(VOC_METRIC)]
-    dataset = _described(osp.splitext(osp.basename(path))[0], f'dataset config {osp.abspath(path)}',
-                         cfg.train_dataloader.to_dict(), cfg[test_key].to_dict(), evaluators)
+    dataset = describe_dataset(osp.splitext(osp.basename(path))[0], f'dataset config {osp.abspath(path)}',
+                               cfg.train_dataloader.to_dict(), cfg[test_key].to_dict(), evaluators)
     dataset.notes += notes + unlisted_coco_classes(cfg.train_dataloader.dataset, dataset.classes)
     return dataset
 
@@ -249,8 +250,8 @@ def unlisted_coco_classes(dataset_cfg: dict, classes: Sequence[str]) -> List[str
     return [f'{path} holds boxes of classes the config does not list, not trained on: {listed}']
 
 
-def _described(name: str, source: str, train_dataloader: dict, test_dataloader: dict,
-               evaluators: list) -> UserDataset:
+def describe_dataset(name: str, source: str, train_dataloader: dict, test_dataloader: dict,
+                     evaluators: list) -> UserDataset:
     """Builds both datasets (without their pipelines) to read the classes, the split sizes and the training
     images' and boxes' sizes."""
     from mmdet.registry import DATASETS
