@@ -387,13 +387,13 @@ def run_demo(args: argparse.Namespace, data: Optional[tuple] = None) -> None:
     if args.pictures > 0:  # after the results are written: a failure here costs only the picture
         first = args.seeds[0]
         print(f'[demo] drawing {args.pictures} validation images: {work_dir}/predictions.png')
-        drawn = dict(teacher='teacher', baseline='baseline', **{best.role: best.title if best.label else 'distilled'})
+        drawn = {role: titles[role] for role in ('teacher', 'baseline', best.role)}
         try:
             from .pictures import draw_predictions
-            draw_predictions({name: (run_config['teacher' if role == 'teacher' else 'baseline'],
-                                     runs[role].get(first, next(iter(runs[role].values())))['checkpoint'])
+            draw_predictions({name: runs[role].get(first, next(iter(runs[role].values())))['predictions']
                               for role, name in drawn.items()}, run_config['baseline'], work_dir, args.pictures,
-                             args.score_thr, title=f'det_kd demo on {dataset_title(dataset)}, seed {first}')
+                             args.score_thr, title=f'det_kd demo on {dataset_title(dataset)}, seed {first}',
+                             compare=(drawn['baseline'], drawn[best.role]))
         except Exception as error:  # noqa: BLE001  (any drawing error: the numbers above stand)
             print(f'[demo] warning: predictions.png was not drawn: {type(error).__name__}: {error}')
     print(f'\n[demo] done in {minutes:.1f} minutes: {work_dir}/results.md, results.json, accuracy_vs_cost.png'
