@@ -12,9 +12,11 @@ import time
 
 try:
     from det_kd.synthetic import FORMATS, VOC_BOX_CONVENTIONS, generate_dataset
+    from det_kd.synthetic.config import SceneConfig
 except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     from det_kd.synthetic import FORMATS, VOC_BOX_CONVENTIONS, generate_dataset
+    from det_kd.synthetic.config import SceneConfig
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -39,8 +41,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--voc-box-convention', choices=VOC_BOX_CONVENTIONS, default='mmdet',
                         help="'mmdet': MMDetection 3.3 parses the exact boxes (default); "
                         "'voc': strict 1-based inclusive PASCAL VOC boxes")
+    parser.add_argument('--min-object-size', type=float, default=SceneConfig.min_object_size, metavar='PX',
+                        help='smallest major axis of an object in pixels (default %(default)s)')
+    parser.add_argument('--max-object-frac', type=float, default=SceneConfig.max_object_size_frac, metavar='F',
+                        help='largest major axis as a fraction of the shorter image side (default %(default)s); '
+                        'e.g. --min-object-size 4 --max-object-frac 0.06 --difficult-min-height 4 for small objects')
+    parser.add_argument('--difficult-min-height', type=int, default=SceneConfig.difficult_min_height, metavar='PX',
+                        help='objects whose box is lower than this are marked difficult (default %(default)s)')
     parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 0 < args.min_object_size <= args.max_object_frac * min(args.img_size):
+        parser.error(f'--min-object-size {args.min_object_size} must be positive and at most --max-object-frac x the '
+                     f'shorter side ({args.max_object_frac * min(args.img_size):g} px)')
+    return args
 
 
 def format_summary(summary: dict, seconds: float) -> str:
@@ -83,6 +96,8 @@ def main(argv=None) -> None:
         seed=args.seed,
         formats=args.formats,
         voc_box_convention=args.voc_box_convention,
+        config=SceneConfig(min_object_size=args.min_object_size, max_object_size_frac=args.max_object_frac,
+                           difficult_min_height=args.difficult_min_height),
         progress=not args.no_progress)
     print(format_summary(summary, time.perf_counter() - start))
 

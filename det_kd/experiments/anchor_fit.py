@@ -1,11 +1,12 @@
 """Anchors that fit the user's objects: how well an RPN's anchors cover the training boxes at the input size,
 and anchor scales and ratios chosen to cover them (for the demo on a user's data).
 
-The measure is the one the RPN's assigner applies, without the position: a box is *covered* when the anchor
-shape that overlaps it best, both centred on the same point, reaches the assigner's positive IoU (0.7 for
-Faster R-CNN's RPN). A box no anchor covers is found only through the assigner's low-quality matching (its
-best anchor becomes positive above 0.3), with a worse proposal. Shape IoU is an upper bound of the IoU an
-anchor on the stride grid reaches; it is what an anchor design can change.
+The measure is the one the RPN's assigner applies: a box is *covered* when the anchor that overlaps it best
+reaches the assigner's positive IoU (0.7 for Faster R-CNN's RPN). Anchors sit on their level's grid, so the
+best one is centred up to half a stride away from the box: coverage is averaged over the box centre's position
+within a grid cell (:func:`best_grid_iou`; an anchor much smaller than its stride covers little, whatever its
+shape). A box no anchor covers is found only through the assigner's low-quality matching (its best anchor
+becomes positive above 0.3), with a worse proposal.
 
 :func:`fit_anchors` keeps the anchor count of every position (as many scales and ratios as before), the
 strides and the base sizes: only the generator's ``scales`` and ``ratios`` change, so every model built from
@@ -26,8 +27,10 @@ SCALE_STEPS = (2**0.25, 2**0.5, 2**0.75, 2.0, 2**1.5, 4.0)
 #: The first scale is searched on a log2 grid of this resolution (octaves / 8).
 FIRST_SCALE_STEP = 2**0.125
 #: A boxes sample larger than this is thinned (evenly, deterministically) for the search: its cost is
-#: boxes x anchors x candidates.
-MAX_SEARCH_BOXES = 4000
+#: boxes x anchors x grid positions x candidates.
+MAX_SEARCH_BOXES = 1000
+#: Positions of a box centre per axis within one anchor-grid cell (:func:`best_grid_iou`).
+GRID_SAMPLES = 4
 
 
 @dataclass
@@ -43,7 +46,8 @@ class AnchorCoverage:
 
     def describe(self) -> str:
         return (f'anchors of {self.smallest:.0f}-{self.largest:.0f} px cover {100 * self.covered:.0f} % of the '
-                f'training boxes at IoU >= {self.iou:g} (mean best IoU {self.mean_iou:.2f})')
+                f'training boxes at IoU >= {self.iou:g} over their positions on the anchor grid (mean best IoU '
+                f'{self.mean_iou:.2f})')
 
 
 def generator_scales(generator: dict) -> list:
@@ -84,10 +88,40 @@ def best_shape_iou(boxes: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     return (inter / union).max(axis=1)
 
 
+def anchor_strides(generator: dict) -> np.ndarray:
+    """``(K,)``: the stride of the level of every anchor of :func:`anchor_shapes` (its larger side)."""
+    strides = [s if isinstance(s, (int, float)) else max(s) for s in generator['strides']]
+    per_level = len(generator_scales(generator)) * len(generator['ratios'])
+    return np.repeat(np.asarray(strides, dtype=np.float64), per_level)
+
+
+def best_grid_iou(boxes: np.ndarray, anchors: np.ndarray, strides: np.ndarray) -> np.ndarray:
+    """``(M, P)``: for every box ``(w, h)`` and each of ``P = GRID_SAMPLES ** 2`` positions of its centre
+    relative to the anchor grid (spread evenly over one cell of each anchor's level), the IoU of the anchor
+    overlapping it best. An anchor sits on its level's grid, so its centre is up to half a stride from the
+    box's: an anchor much smaller than its stride overlaps few boxes, whatever its shape."""
+    steps = (np.arange(GRID_SAMPLES) + 0.5) / GRID_SAMPLES - 0.5
+    dx, dy = (v.ravel() for v in np.meshgrid(steps, steps))  # (P,) in strides
+    off_x = dx[None, :] * strides[:, None]  # (K, P)
+    off_y = dy[None, :] * strides[:, None]
+
+    def overlap(box_side, anchor_side, offset):  # (M, 1, 1), (1, K, 1), (1, K, P)
+        return np.clip(np.minimum(box_side / 2, offset + anchor_side / 2) - np.maximum(-box_side / 2,
+                                                                                       offset - anchor_side / 2),
+                       0, None)
+
+    bw, bh = boxes[:, 0, None, None], boxes[:, 1, None, None]
+    aw, ah = anchors[None, :, 0, None], anchors[None, :, 1, None]
+    inter = overlap(bw, aw, off_x[None]) * overlap(bh, ah, off_y[None])
+    union = bw * bh + aw * ah - inter
+    return (inter / union).max(axis=1)
+
+
 def coverage(boxes: np.ndarray, generator: dict, iou: float = DEFAULT_POSITIVE_IOU) -> AnchorCoverage:
-    """How the anchors of ``generator`` fit the box shapes ``boxes`` ``(M, 2)`` (in input pixels)."""
+    """How the anchors of ``generator`` fit the box shapes ``boxes`` ``(M, 2)`` (in input pixels), over the
+    boxes' positions on the anchor grid (:func:`best_grid_iou`)."""
     anchors = anchor_shapes(generator)
-    best = best_shape_iou(boxes, anchors)
+    best = best_grid_iou(boxes, anchors, anchor_strides(generator))
     sides = np.sqrt(anchors.prod(axis=1))
     return AnchorCoverage(covered=float(np.mean(best >= iou)), mean_iou=float(best.mean()), iou=iou,
                           smallest=float(sides.min()), largest=float(sides.max()))
@@ -113,7 +147,8 @@ def _thinned(boxes: np.ndarray, limit: int = MAX_SEARCH_BOXES) -> np.ndarray:
 
 def fit_anchors(boxes: np.ndarray, generator: dict, iou: float = DEFAULT_POSITIVE_IOU) -> Tuple[list, list]:
     """``(scales, ratios)`` for ``generator`` (as many of each as it has; its strides and base sizes kept)
-    that cover the most of the box shapes ``boxes`` ``(M, 2)`` at ``iou``, ties broken by the mean best IoU.
+    that cover the most of the box shapes ``boxes`` ``(M, 2)`` at ``iou`` over their grid positions
+    (:func:`coverage`), ties broken by the mean best IoU.
     The generator's own scales and ratios are among the candidates: the result never covers fewer boxes.
 
     Raises:
@@ -135,8 +170,10 @@ def fit_anchors(boxes: np.ndarray, generator: dict, iou: float = DEFAULT_POSITIV
             for step in SCALE_STEPS if count > 1 else (1.0, ):
                 candidates.append(([float(f'{first * step**i:.3g}') for i in range(count)], ratios))
 
+    strides = anchor_strides(generator)
+
     def score(candidate) -> tuple:
-        best = best_shape_iou(boxes, anchor_shapes(generator, *candidate))
+        best = best_grid_iou(boxes, anchor_shapes(generator, *candidate), strides)
         return float(np.mean(best >= iou)), float(best.mean())
 
     scores = [score(c) for c in candidates]
@@ -208,6 +245,15 @@ def choose_anchors(model: dict, boxes: np.ndarray, input_size: Sequence[int],
     scales, ratios = fit_anchors(boxes, generator, iou)
     fitted = with_anchors(generator, scales, ratios)
     after = coverage(boxes, fitted, iou)
+    stride = float(anchor_strides(generator).min())
+    if after.covered < 0.5 and median < stride:
+        advice = (f'; the objects (median {median:.0f} px) are smaller than the finest anchor stride ({stride:g} px): '
+                  'no anchor shape covers them on that grid; raise --input-size')
+    else:
+        advice = ''
+    if after.covered <= before.covered and not always:
+        return AnchorChoice(None, poor, before, None, f'{misfit}. Kept: no anchors of this generator cover more of '
+                                                       f'them{advice}')
     return AnchorChoice(fitted, poor, before, after, f'{misfit}. Fitted: scales {scales}, ratios {ratios} (strides '
                                                f'{list(generator["strides"])} kept): {after.describe()}, for the '
-                                               'teacher and the students alike')
+                                               f'teacher and the students alike{advice}')
