@@ -197,10 +197,11 @@ def gain_summary(baseline: Dict[str, Dict[int, float]], distilled: Dict[str, Dic
     return dict(metrics=summary, bootstrap=dict(bootstrap or {}), confidence=confidence)
 
 
-def gain_markdown(summary: dict) -> str:
-    """The :func:`gain_summary` record as a markdown table, the bootstrap per seed and a summary line."""
+def gain_markdown(summary: dict, names: Tuple[str, str] = ('baseline', 'distilled')) -> str:
+    """The :func:`gain_summary` record as a markdown table (``names``: the two models' column titles), the
+    bootstrap per seed and a summary line."""
     confidence = summary.get('confidence', 0.95)
-    lines = [f'| metric | baseline | distilled | gain, mean [{confidence:.0%} CI over seeds] | per seed | '
+    lines = [f'| metric | {names[0]} | {names[1]} | gain, mean [{confidence:.0%} CI over seeds] | per seed | '
              'gap to the teacher closed |', '|---|---|---|---|---|---|']
     for record in summary['metrics'].values():
         per_seed = format_per_seed(record['gains'])
