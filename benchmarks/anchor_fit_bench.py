@@ -70,9 +70,9 @@ def main() -> None:
 
     def run(job):
         arm, seed = job
-        return job, train_and_test(f'{arm} seed {seed}', configs[arm], configs[arm], osp.join(work_dir, arm, f'seed{seed}'),
-                                   work_dir, [f'randomness.seed={seed}'], args.epochs, progress=False, resume=True,
-                                   env=dict(OMP_NUM_THREADS='1'))
+        return job, train_and_test(f'{arm} seed {seed}', configs[arm], configs[arm],
+                                   osp.join(work_dir, arm, f'seed{seed}'), work_dir, [f'randomness.seed={seed}'],
+                                   args.epochs, progress=False, resume=True, env=dict(OMP_NUM_THREADS='1'))
 
     jobs = [(arm, seed) for seed in args.seeds for arm in ARMS]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:

@@ -104,8 +104,8 @@ def diagnostics_section(work_dir: str, seeds, roles: List[str], since: float) ->
             record = json.load(f)
         warnings = ''.join(f"\n- iteration {w['iter']}: {w['message']}"
                            for w in record.get('warnings', [])) or '\n- none'
-        parts.append(f'{role}, seed {seed} (`{osp.relpath(path, work_dir)}`, {len(record["measurements"])} measurements):'
-                     f'\n\n```\n{format_summary(record["summary"])}\n```\n\nWarnings:{warnings}')
+        parts.append(f'{role}, seed {seed} (`{osp.relpath(path, work_dir)}`, {len(record["measurements"])} '
+                     f'measurements):\n\n```\n{format_summary(record["summary"])}\n```\n\nWarnings:{warnings}')
     return '\n\n## Distillation diagnostics\n\n' + '\n\n'.join(parts) if parts else ''
 
 
@@ -154,11 +154,11 @@ def user_dataset(args: argparse.Namespace):
 def demo_anchors(args: argparse.Namespace, dataset, input_size,
                  sources: Dict[str, Union[str, Config]]) -> Dict[str, AnchorChoice]:
     """The anchor decision (:func:`~.anchor_fit.choose_anchors`) for each of the demo's configs (``sources``:
-    role -> config file or built config) on a user's ``dataset``: each config's RPN anchors fitted to the training boxes
-    at ``input_size`` when they fit them poorly (always with ``--fit-anchors``), the same fit for the same anchors (the demo's teacher and
-    students share theirs, as the RPN terms need). Kept with ``--keep-anchors``, and with a given teacher
-    checkpoint (it was trained with its anchors, and the RPN terms compare the students' with them). Empty on
-    the generated data (its configs' anchors are made for it)."""
+    role -> config file or built config) on a user's ``dataset``: each config's RPN anchors fitted to the
+    training boxes at ``input_size`` when they fit them poorly (always with ``--fit-anchors``), the same fit for
+    the same anchors (the demo's teacher and students share theirs, as the RPN terms need). Kept with
+    ``--keep-anchors``, and with a given teacher checkpoint (it was trained with its anchors, and the RPN terms
+    compare the students' with them). Empty on the generated data (its configs' anchors are made for it)."""
     if dataset is None:
         return {}
     from .user_data import boxes_at_input
@@ -353,15 +353,7 @@ def run_demo(args: argparse.Namespace, data: Optional[tuple] = None) -> None:
     ], osp.join(work_dir, 'accuracy_vs_cost.png'), metric_label='VOC07 mAP@0.5 (%)',
         title=f'det_kd demo: {dataset_title(dataset)}' + (f' (best method: {best.label})' if best.label else ''))
     minutes = (time.time() - start) / 60
-    configs = ''.join(f' --{role} {osp.relpath(getattr(args, role), REPO)}' for role, default in
-                      (('teacher', DEFAULT_TEACHER), ('student', DEFAULT_STUDENT), ('kd', DEFAULT_KD))
-                      if getattr(args, role) != default)
-    if args.teacher_checkpoint:
-        configs += f' --teacher-checkpoint {args.teacher_checkpoint}'
-    if args.methods:
-        configs += ' --methods ' + ' '.join(f"'{name}'" if ' ' in name else name for name in args.methods)
-    header = (f'# det_kd demo\n\nCommand: `python tools/demo.py --seeds {" ".join(map(str, args.seeds))} '
-              f'{data_arguments(args)} --epochs {args.epochs}{configs}`; {minutes:.1f} minutes. Data: {data_name}'
+    header = (f'# det_kd demo\n\nCommand: `{command_line(args)}`; {minutes:.1f} minutes. Data: {data_name}'
               f'{" at " + "x".join(map(str, input_size)) if dataset is not None else ""}. Metrics in percent '
               f'on {num_val} validation images (mean ± std over {len(args.seeds)} seed(s)); CPU latency: '
               f'median (p10-p90) ms of {args.latency_runs} timed `test_step` calls at batch 1 and the input '
@@ -520,6 +512,21 @@ def timing_image_size(dataset, input_size) -> tuple:
 def dataset_title(dataset) -> str:
     """A short name of the demo's data for titles: the user's folder or config file, or the synthetic shapes."""
     return 'synthetic shapes' if dataset is None else dataset.name
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The demo's command line for the results' header: the seeds, the data, the epochs, the configs that are
+    not the defaults, a given teacher, the methods."""
+    words = ['python tools/demo.py', f'--seeds {" ".join(map(str, args.seeds))}', data_arguments(args),
+             f'--epochs {args.epochs}']
+    words += [f'--{role} {osp.relpath(getattr(args, role), REPO)}' for role, default in
+              (('teacher', DEFAULT_TEACHER), ('student', DEFAULT_STUDENT), ('kd', DEFAULT_KD))
+              if getattr(args, role) != default]
+    words += [f'--teacher-checkpoint {args.teacher_checkpoint}'] if args.teacher_checkpoint else []
+    words += ['--methods ' + ' '.join(f"'{name}'" if ' ' in name else name for name in args.methods)] \
+        if args.methods else []
+    words += [f'--folds {args.folds}'] if getattr(args, 'folds', None) else []
+    return ' '.join(words)
 
 
 def data_arguments(args: argparse.Namespace) -> str:

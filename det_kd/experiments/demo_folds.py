@@ -15,7 +15,7 @@ import time
 from typing import Dict, List
 
 from det_kd.benchmark.environment import load_average, machine_info
-from .demo import check_result_files, data_arguments, resolution_sentence, run_demo, user_dataset
+from .demo import check_result_files, command_line, resolution_sentence, run_demo, user_dataset
 from .gain import gain_markdown, gain_summary
 from .results import METRICS, mean_std
 from .stages import StageError
@@ -107,13 +107,11 @@ def pooled_gains(records: List[dict], seeds: List[int]) -> dict:
 
 def folds_markdown(args: argparse.Namespace, summary: dict, sizes: List[int], minutes: float) -> str:
     """The top-level results.md of a folds demo."""
-    command = (f'python tools/demo.py --folds {args.folds} --seeds {" ".join(map(str, args.seeds))} '
-               f'{data_arguments(args)} --epochs {args.epochs}')
-    lines = [f'# det_kd demo\n\nCommand: `{command}`.\n\nOver {len(sizes)} folds x {len(args.seeds)} seed(s) = {len(summary["units"])} paired '
-             f'runs; every labelled image ({sum(sizes)}: {", ".join(map(str, sizes))} per fold) tested once, by '
-             f'models that did not train on it; {minutes:.1f} minutes. Each fold\'s full results (tables, per-class '
-             'AP, diagnostics, commands): `fold<k>/results.md`. Runs in the per-run columns: '
-             f'{"; ".join(summary["units"])}.']
+    lines = [f'# det_kd demo\n\nCommand: `{command_line(args)}`.\n\nOver {len(sizes)} folds x {len(args.seeds)} '
+             f'seed(s) = {len(summary["units"])} paired runs; every labelled image ({sum(sizes)}: '
+             f'{", ".join(map(str, sizes))} per fold) tested once, by models that did not train on it; {minutes:.1f} '
+             'minutes. Each fold\'s full results (tables, per-class AP, diagnostics, commands): `fold<k>/results.md`. '
+             f'Runs in the per-run columns: {"; ".join(summary["units"])}.']
     for role, gain in summary['gains'].items():
         title = summary['titles'].get(role, role)
         lines.append(f'\n## {title} minus baseline, pooled over the folds\n\n{gain_markdown(gain)}')

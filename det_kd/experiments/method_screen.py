@@ -12,7 +12,8 @@ from typing import Dict, List, Optional, Sequence, Union
 from mmengine.config import Config
 
 from .ablation_columns import ABLATION_COLUMNS, check_column, column_config, column_label, is_baseline
-from .gain import format_gap_closed, format_interval, format_per_seed, interval_verdict, paired_gains, paired_seed_interval
+from .gain import (format_gap_closed, format_interval, format_per_seed, interval_verdict, paired_gains,
+                   paired_seed_interval)
 
 #: Short names of :data:`ABLATION_COLUMNS` for the command line (any column name, in any case, works too).
 METHOD_ALIASES = {'paper': 'all three', 'fitnets': 'FitNets-2-stage',

@@ -135,6 +135,8 @@ def test_the_demo_writes_the_fitted_anchors_into_every_config(tmp_path):
     assert generators['teacher'] == generators['baseline'] == generators['distilled'] == choices['teacher'].generator
     assert generators['baseline']['scales'] != GENERATOR['scales']
     args.keep_anchors = True
-    assert all(choice.generator is None and choice.poor for choice in demo_anchors(args, dataset, input_size, sources).values())
+    kept = demo_anchors(args, dataset, input_size, sources).values()
+    assert all(choice.generator is None and choice.poor for choice in kept)
     args.keep_anchors, args.teacher_checkpoint = False, 'given.pth'  # a trained teacher keeps its anchors
-    assert all('--teacher-checkpoint' in choice.message for choice in demo_anchors(args, dataset, input_size, sources).values())
+    given = demo_anchors(args, dataset, input_size, sources).values()
+    assert all('--teacher-checkpoint' in choice.message for choice in given)
