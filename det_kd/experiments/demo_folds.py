@@ -15,7 +15,8 @@ import time
 from typing import Dict, List
 
 from det_kd.benchmark.environment import load_average, machine_info
-from .demo import check_result_files, command_line, resolution_sentence, run_demo, user_dataset
+from .demo import check_result_files, command_line, run_demo, user_dataset
+from .demo_report import resolution_sentence
 from .gain import gain_markdown, gain_summary
 from .results import METRICS, mean_std
 from .stages import StageError

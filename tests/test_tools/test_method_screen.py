@@ -61,7 +61,7 @@ def test_ranking_and_whether_the_lead_is_resolved_by_hand():
 
 
 def test_a_teacher_below_the_baseline_is_said_in_words():
-    from det_kd.experiments.demo import weaker_teacher_note
+    from det_kd.experiments.demo_report import weaker_teacher_note
 
     def runs(teacher, baseline):
         return dict(teacher={0: {'pascal_voc/mAP': teacher}}, baseline={0: {'pascal_voc/mAP': baseline[0]},

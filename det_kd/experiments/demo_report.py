@@ -1,0 +1,90 @@
+"""The demo's report sections (``results.md`` of :mod:`.demo`): the methods' gains or their ranking, what a
+teacher below the baseline means, what the seeds and images can resolve, how the distilled runs get their
+teacher, the anchor decision for ``results.json``, the distillation diagnostics."""
+import json
+import os.path as osp
+from typing import Dict, List, Optional
+
+from .anchor_fit import AnchorChoice
+from .gain import BOOTSTRAP_METRIC, gain_markdown, per_seed_percent_values, resolvable_gain
+from .method_screen import DemoMethod, ranking_markdown
+from .results import mean_std
+
+
+def diagnostics_section(work_dir: str, seeds, roles: List[str], since: float) -> str:
+    """Markdown: the distilled runs' (``roles``) ``DistillationDiagnosticsHook`` summaries (mean over the
+    measurements of each run) and their warnings, from the files written after ``since`` (a time stamp: a file
+    left by an earlier demo in the same work directory is not this run's); empty without a diagnostics hook."""
+    from det_kd.models.distillation.diagnostics import format_summary
+
+    parts = []
+    for seed, role in ((seed, role) for role in roles for seed in seeds):
+        path = osp.join(work_dir, f'seed{seed}', role, 'distillation_diagnostics.json')
+        if not osp.isfile(path) or osp.getmtime(path) < since:
+            continue
+        with open(path) as f:
+            record = json.load(f)
+        warnings = ''.join(f"\n- iteration {w['iter']}: {w['message']}"
+                           for w in record.get('warnings', [])) or '\n- none'
+        parts.append(f'{role}, seed {seed} (`{osp.relpath(path, work_dir)}`, {len(record["measurements"])} '
+                     f'measurements):\n\n```\n{format_summary(record["summary"])}\n```\n\nWarnings:{warnings}')
+    return '\n\n## Distillation diagnostics\n\n' + '\n\n'.join(parts) if parts else ''
+
+
+def anchor_record(choice: AnchorChoice) -> dict:
+    """An anchor decision for results.json: the fitted generator (None: kept), the coverage before and after."""
+    return dict(fitted_generator=choice.generator, poor_fit=choice.poor, before=vars(choice.before),
+                after=vars(choice.after) if choice.after else None, message=choice.message)
+
+
+def resolution_sentence(num_seeds: int, num_val: int) -> str:
+    """What the chosen seeds and validation images can resolve, before anything trains
+    (:func:`~.gain.resolvable_gain`)."""
+    smallest = resolvable_gain(num_seeds, num_val)
+    if smallest is None:
+        return (f'resolution: one seed gives no interval over seeds, only a bootstrap over the {num_val} validation '
+                'images (training noise not included): use --seeds with 3 or more for an answer')
+    return (f'resolution: with {num_seeds} paired seeds and {num_val} validation images, a mean VOC07 gain below '
+            f'about {smallest[0]:.1f}-{smallest[1]:.1f} points will not be resolved (its 95 % interval will include 0; '
+            'estimated from the per-seed spread measured on the synthetic data, BCCD and web photos); more seeds or '
+            'validation images narrow it')
+
+
+def teacher_cache_note(work_dir: str, methods: List[DemoMethod], refusals: Dict[str, Optional[str]]) -> str:
+    """How the distilled runs get their teacher: from the cache, or live (and why), per method where they
+    differ."""
+    cached = [m for m in methods if not refusals[m.role]]
+    note = (f'the distilled runs compute the teacher once per image and augmentation and read it back from '
+            f'{work_dir}/teacher_cache (CachedTeacher, float32: the live teacher\'s losses; --no-teacher-cache: the '
+            'live teacher)' if cached else '')
+    live = [f'{m.label or "the distilled runs"}: live teacher ({refusals[m.role]})' for m in methods
+            if refusals[m.role]]
+    if cached and live:
+        note = f'{note}; except {"; ".join(live)}'
+    return note or ('the distilled runs use the live teacher ' + f'({refusals[methods[0].role]})' if len(methods) == 1
+                    else '; '.join(live))
+
+
+def weaker_teacher_note(runs: Dict[str, Dict[int, dict]]) -> str:
+    """A paragraph when the teacher scores below the baseline student on VOC07 mAP@0.5 (means over their runs):
+    what a gain then means. Empty otherwise."""
+    teacher, baseline = (mean_std(per_seed_percent_values(runs[role])[BOOTSTRAP_METRIC].values())[0]
+                         for role in ('teacher', 'baseline'))
+    if teacher >= baseline:
+        return ''
+    return (f'\n\n**The teacher ({teacher:.1f}) scores below the baseline student ({baseline:.1f}).** A gain '
+            'here is not a better model\'s knowledge passed on: the soft targets and hints of a weaker model act '
+            'as a regulariser of the student\'s training. A stronger teacher (trained longer, larger, or your own '
+            'trained detector: --teacher-checkpoint) is the way to a gain from its knowledge.')
+
+
+def methods_section(methods: List[DemoMethod], gains: Dict[str, dict], runs: Dict[str, Dict[int, dict]]) -> str:
+    """Markdown: the paired gain of the single distilled student, or the methods ranked (with whether the
+    ranking is resolved) and each method's gain."""
+    weaker = weaker_teacher_note(runs)
+    if len(methods) == 1:
+        return '\n\n## Distilled minus baseline\n\n' + gain_markdown(gains[methods[0].role]) + weaker
+    by_label = {m.label: gains[m.role] for m in methods}
+    distilled = {m.label: per_seed_percent_values(runs[m.role])[BOOTSTRAP_METRIC] for m in methods}
+    text = '\n\n## Methods ranked\n\n' + ranking_markdown(by_label, distilled, BOOTSTRAP_METRIC) + weaker
+    return text + ''.join(f'\n\n### {m.label} minus baseline\n\n' + gain_markdown(gains[m.role]) for m in methods)
