@@ -129,7 +129,9 @@ def terms_for_teacher(distill: dict, teacher_model: dict, student_model: dict,
             distill[term] = None
     student_strides, teacher_strides = strides or (feature_strides(student_model), feature_strides(teacher_model))
     if distill.get('loss_hint', {}) is not None:
-        hints, why = repaired_pairs(list(distill.get('hints') or [dict(student=0, teacher=0)]), student_strides,
+        from det_kd.models.distillation.term_config import PAPER_DISTILL_DEFAULTS
+        default_hints = copy.deepcopy(PAPER_DISTILL_DEFAULTS['hints'])  # what KDFasterRCNN uses without `hints`
+        hints, why = repaired_pairs(list(distill.get('hints') or default_hints), student_strides,
                                     teacher_strides, 'the hint', 'neck' in teacher_model)
         reasons += why
         if hints:
