@@ -31,7 +31,8 @@ from det_kd.experiments.gain import (BOOTSTRAP_METRIC, checked_bootstrap_by_seed
 from det_kd.experiments.run_configs import write_run_config  # noqa: E402
 from det_kd.experiments.schedule import schedule_options  # noqa: E402
 from det_kd.experiments.train_test import train_and_test  # noqa: E402
-from det_kd.experiments.user_data import boxes_at_input, default_input_size, model_config_for, voc_dataset  # noqa
+from det_kd.experiments.user_data import (boxes_at_input, class_balanced_weights, default_input_size,  # noqa
+                                          model_config_for, voc_dataset)
 
 ARMS = ('kept', 'fitted')
 
@@ -49,6 +50,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--epochs', type=int, default=24)
     parser.add_argument('--jobs', type=int, default=2, help='runs side by side, one thread each')
     parser.add_argument('--bootstrap', type=int, default=1000)
+    parser.add_argument('--unbalanced', dest='balanced', action='store_false',
+                        help='every box counts the same in the fit (default: every class, as the demo)')
     parser.add_argument('--work-dir', required=True)
     return parser.parse_args()
 
@@ -61,7 +64,8 @@ def main() -> None:
     dataset = voc_dataset(args.voc_root)
     input_size = tuple(args.input_size) if args.input_size else default_input_size(dataset)
     model = model_config_for(args.student, dataset, input_size).model
-    choice = choose_anchors(model, boxes_at_input(dataset, input_size), input_size, always=True)
+    choice = choose_anchors(model, boxes_at_input(dataset, input_size), input_size, always=True,
+                            weights=class_balanced_weights(dataset.object_labels) if args.balanced else None)
     print(f'[anchor_fit_bench] {choice.message}')
     schedule = schedule_options(args.epochs, args.seeds[0])
     configs = {arm: write_run_config(model_config_for(args.student, dataset, input_size,

@@ -52,6 +52,7 @@ class UserDataset:
             original images.
         object_image_sizes (np.ndarray): ``(M, 2)`` width and height of the image of each training box (0 when
             the annotations give none).
+        object_labels (np.ndarray): ``(M,)`` class index of each training box.
         object_counts (dict): Training boxes per class name that the models learn from.
         ignored_counts (dict): Training boxes per class name that training ignores (VOC ``difficult``, COCO
             ``iscrowd``), only classes with some.
@@ -69,6 +70,7 @@ class UserDataset:
     image_sizes: np.ndarray
     object_shapes: np.ndarray
     object_image_sizes: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    object_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     object_counts: Dict[str, int] = field(default_factory=dict)
     ignored_counts: Dict[str, int] = field(default_factory=dict)
     images_left_out: List[str] = field(default_factory=list)
@@ -273,7 +275,7 @@ def describe_dataset(name: str, source: str, train_dataloader: dict, test_datalo
     if tuple(test.metainfo['classes']) != classes:
         raise ValueError(f'{source}: the training and test datasets list other classes: {classes} and '
                          f'{tuple(test.metainfo["classes"])}')
-    image_sizes, object_shapes, object_images, counts, ignored = [], [], [], Counter(), Counter()
+    image_sizes, object_shapes, object_images, object_labels, counts, ignored = [], [], [], [], Counter(), Counter()
     for index in range(len(train)):
         info = train.get_data_info(index)
         image_sizes.append((info.get('width', 0), info.get('height', 0)))
@@ -284,6 +286,7 @@ def describe_dataset(name: str, source: str, train_dataloader: dict, test_datalo
             x1, y1, x2, y2 = instance['bbox']
             object_shapes.append((max(x2 - x1, 0), max(y2 - y1, 0)))
             object_images.append(image_sizes[-1])
+            object_labels.append(instance['bbox_label'])
             counts[classes[instance['bbox_label']]] += 1
     untrained = [name for name in classes if not counts[name]]
     if untrained:
@@ -298,6 +301,7 @@ def describe_dataset(name: str, source: str, train_dataloader: dict, test_datalo
                           image_sizes=np.array(image_sizes, dtype=np.float64).reshape(-1, 2),
                           object_shapes=np.array(object_shapes, dtype=np.float64).reshape(-1, 2),
                           object_image_sizes=np.array(object_images, dtype=np.float64).reshape(-1, 2),
+                          object_labels=np.array(object_labels, dtype=np.int64),
                           object_counts={name: counts[name] for name in classes},
                           ignored_counts={name: ignored[name] for name in classes if ignored[name]},
                           images_left_out=list(getattr(train, 'filtered_out', [])), num_val_images=len(test))
@@ -355,6 +359,16 @@ def _resize_scales(image_sizes: np.ndarray, input_size: Sequence[int]) -> np.nda
     longer, shorter = image_sizes.max(axis=1), image_sizes.min(axis=1)
     with np.errstate(divide='ignore', invalid='ignore'):
         return np.minimum(max(input_size) / longer, min(input_size) / shorter)
+
+
+def class_balanced_weights(labels: np.ndarray) -> np.ndarray:
+    """``(M,)`` weights of the training boxes that give every class the same total (summing to 1): mAP averages
+    over classes, so a fit to the boxes must not let the most frequent class outweigh the rare ones."""
+    labels = np.asarray(labels)
+    if not len(labels):
+        return np.zeros(0)
+    classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    return 1.0 / (counts[inverse] * len(classes))
 
 
 def boxes_at_input(dataset: UserDataset, input_size: Sequence[int]) -> np.ndarray:

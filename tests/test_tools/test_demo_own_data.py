@@ -77,7 +77,7 @@ def test_demo_on_a_voc_folder_with_its_own_classes(toy_data, own_data_demos):
     assert '[demo] data: PASCAL VOC layout at' in out and 'input size 200x150' in out
     table = (work_dir / 'results.md').read_text()
     assert '| teacher |' in table and '| distilled student |' in table and 'COCO mAP@[.5,.95]' in table
-    assert '\n## Anchors\n\n- ' in table and 'of the training boxes at IoU >= 0.7' in table  # the anchor decision
+    assert '\n## Anchors\n\n- ' in table and 'at IoU >= 0.7 and match' in table  # the anchor decision
     per_class = table.split('## VOC07 AP per class')[1]
     assert all(f'| {name} |' in per_class for name in SHAPES)
     # mmdet's VOCMetric table under the dataset's names, although the folder is called VOC2007
