@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue #31's method screen for real: the demo on BCCD (../shared/data/bccd, 292 -> 72 images at 320x240, 24
 # epochs) with one trained VGG16-w0.25 teacher (seed 0) and the methods of the demo pair ranked over 3 paired
-# seeds. Resumable: run it again after a stop (the teacher continues from its last epoch, the demo with --resume).
+# seeds; the classes in the BCCD configs' order (the teacher's; the demo refuses another). Resumable: run it again after a stop (the teacher continues from its last epoch, the demo with --resume).
 #
 #   bash benchmarks/bccd_method_screen.sh WORK_DIR [BCCD_DIR]          # default BCCD_DIR: ../shared/data/bccd
 #
@@ -24,6 +24,6 @@ if [ ! -f teacher.done ]; then
     touch teacher.done
 fi
 echo "[bccd_method_screen $(date '+%F %T') load $(cut -d' ' -f1-3 /proc/loadavg)] demo --methods ${METHODS[*]}"
-"$PY" "$REPO/tools/demo.py" --voc-root data/BCCD --work-dir screen --seeds 0 1 2 --teacher-checkpoint \
+"$PY" "$REPO/tools/demo.py" --voc-root data/BCCD --classes RBC WBC Platelets --work-dir screen --seeds 0 1 2 --teacher-checkpoint \
     teacher/epoch_24.pth --methods "${METHODS[@]}" --no-progress $( [ -d screen ] && echo --resume ) > screen.log 2>&1
 echo "[bccd_method_screen $(date '+%F %T') load $(cut -d' ' -f1-3 /proc/loadavg)] done: $WORK/screen/results.md"
