@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue #31's method screen for real: the demo on BCCD (../shared/data/bccd, 292 -> 72 images at 320x240, 24
 # epochs) with one trained VGG16-w0.25 teacher (seed 0) and the methods of the demo pair ranked over 3 paired
-# seeds; the classes in the BCCD configs' order (the teacher's; the demo refuses another). Resumable: run it again after a stop (the teacher continues from its last epoch, the demo with --resume).
+# seeds, in the BCCD configs' class order (the teacher's: the demo refuses another). Resumable: run it again
+# after a stop (the teacher continues from its last epoch, the demo with --resume).
 #
 #   bash benchmarks/bccd_method_screen.sh WORK_DIR [BCCD_DIR]          # default BCCD_DIR: ../shared/data/bccd
 #
