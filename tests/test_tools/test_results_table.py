@@ -56,6 +56,14 @@ def test_latency_note_only_for_the_same_architecture_and_input():
     assert len(apart) == 1 and 'is not a speed-up: the same network does the same work' in apart[0]
     assert latency_noise_notes([model('a'), model('b', architecture='big')]) == []
     assert latency_noise_notes([model('a'), model('b', input_size=(320, 240))]) == []  # Table 2: a speed-up
+    # a method screen: the baseline and every distilled student share one note, the teacher none
+    screen = latency_noise_notes([model('teacher', architecture='big'), model('a'),
+                                  model('b', spread=(18.7, 17.9, 20.2)),
+                                  model('c', spread=(20.0, 19.0, 21.0))])
+    assert screen == ['a vs b vs c (22.4 vs 18.7 vs 20.0 ms): same architecture: the latency differences '
+                      'are timing noise (their p10-p90 ranges overlap).']
+    apart = latency_noise_notes([model('a'), model('b'), model('c', spread=(15.0, 14.0, 19.7))])
+    assert len(apart) == 1 and 'differences are not a speed-up' in apart[0]
 
 
 def test_results_table_shows_only_the_metrics_every_run_reports():
