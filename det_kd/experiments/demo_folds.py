@@ -115,5 +115,5 @@ def folds_markdown(args: argparse.Namespace, summary: dict, sizes: List[int], mi
              f'Runs in the per-run columns: {"; ".join(summary["units"])}.']
     for role, gain in summary['gains'].items():
         title = summary['titles'].get(role, role)
-        lines.append(f'\n## {title} minus baseline, pooled over the folds\n\n{gain_markdown(gain)}')
+        lines.append(f'\n## {title} minus baseline, pooled over the folds\n\n{gain_markdown(gain, unit="run")}')
     return '\n'.join(lines) + '\n'

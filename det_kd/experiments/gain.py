@@ -197,11 +197,11 @@ def gain_summary(baseline: Dict[str, Dict[int, float]], distilled: Dict[str, Dic
     return dict(metrics=summary, bootstrap=dict(bootstrap or {}), confidence=confidence)
 
 
-def gain_markdown(summary: dict, names: Tuple[str, str] = ('baseline', 'distilled')) -> str:
+def gain_markdown(summary: dict, names: Tuple[str, str] = ('baseline', 'distilled'), unit: str = 'seed') -> str:
     """The :func:`gain_summary` record as a markdown table (``names``: the two models' column titles), the
-    bootstrap per seed and a summary line."""
+    bootstrap per seed and a summary line; ``unit`` names what was paired (``'run'``: the folds' fold x seed)."""
     confidence = summary.get('confidence', 0.95)
-    lines = [f'| metric | {names[0]} | {names[1]} | gain, mean [{confidence:.0%} CI over seeds] | per seed | '
+    lines = [f'| metric | {names[0]} | {names[1]} | gain, mean [{confidence:.0%} CI over {unit}s] | per {unit} | '
              'gap to the teacher closed |', '|---|---|---|---|---|---|']
     for record in summary['metrics'].values():
         per_seed = format_per_seed(record['gains'])
@@ -215,10 +215,10 @@ def gain_markdown(summary: dict, names: Tuple[str, str] = ('baseline', 'distille
                           for seed, b in sorted(boot.items()))
         lines += ['', f"Bootstrap over the {first['num_images']} validation images ({first['num_samples']} paired "
                   f'resamples, VOC07 mAP@0.5, {confidence:.0%} interval): {cells}.']
-    return '\n'.join(lines + ['', summary_line(summary)])
+    return '\n'.join(lines + ['', summary_line(summary, unit)])
 
 
-def summary_line(summary: dict) -> str:
+def summary_line(summary: dict, unit: str = 'seed') -> str:
     """The :func:`gain_summary` record in one sentence: each metric's gain, signed, ± half its interval: over
     the paired seeds when there are several, else over the validation images (the bootstrap of the one seed,
     :data:`BOOTSTRAP_METRIC` only)."""
@@ -228,7 +228,7 @@ def summary_line(summary: dict) -> str:
     if n > 1:
         cells = [f"{r['title']} {format_plus_minus(r['mean'], r['low'], r['high'])}, {r['verdict']}"
                  for r in records.values()]
-        return f"Over {n} paired seeds (gain ± half its {confidence:.0%} CI over seeds): {'; '.join(cells)}."
+        return f"Over {n} paired {unit}s (gain ± half its {confidence:.0%} CI over {unit}s): {'; '.join(cells)}."
     boot = next(iter(summary['bootstrap'].values()), None)  # of the one seed
     cells = [f"{r['title']} {format_plus_minus(r['mean'], boot['low'], boot['high'])}"
              if boot and key == BOOTSTRAP_METRIC else f"{r['title']} {r['mean']:+.1f} (no interval)"

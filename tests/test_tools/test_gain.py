@@ -58,6 +58,10 @@ def test_gain_summary_and_markdown():
     assert summary_line(summary).startswith(
         f'Over 3 paired seeds (gain ± half its 95% CI over seeds): VOC07 mAP@0.5 +2.7 ± {half:.1f}, the interval '
         'excludes 0: the gain is positive; COCO mAP@[.5,.95] +0.0 ± ')
+    # the folds pair fold x seed runs: the table and the line name them
+    runs = gain_markdown(gain_summary(base, dist), unit='run')
+    assert '| gain, mean [95% CI over runs] | per run |' in runs
+    assert 'Over 3 paired runs (gain ± half its 95% CI over runs)' in runs
 
 
 def test_one_seed_summary_line_is_signed_with_the_bootstrap_interval():
