@@ -19,6 +19,7 @@ from mmengine.config import Config
 
 from det_kd.benchmark.environment import load_average, machine_info
 from det_kd.synthetic import generate_dataset
+from det_kd.utils.work_dir_lock import WorkDirBusy, work_dir_lock
 from .anchor_fit import AnchorChoice, choose_anchors
 from .demo_report import (anchor_record, diagnostics_section, methods_section, resolution_sentence,
                           teacher_cache_note)
@@ -224,11 +225,22 @@ def run_commands(title: str, config: str, test_config: str, run_dir: str, option
 
 def run_demo(args: argparse.Namespace, data: Optional[tuple] = None) -> None:
     """Runs the demo that ``tools/demo.py``'s arguments ``args`` describe (see the module docstring); ``data``
-    (a :class:`~.user_data.UserDataset` and the input size) replaces the data the arguments name (a fold).
+    (a :class:`~.user_data.UserDataset` and the input size) replaces the data the arguments name (a fold). The
+    work directory is held for the whole run (:func:`~det_kd.utils.work_dir_lock.work_dir_lock`).
 
     Raises:
-        StageError: A stage's tool failed, or the work directory holds runs of other settings.
+        StageError: A stage's tool failed, the work directory holds runs of other settings, or another process
+            runs in it.
     """
+    check_result_files(osp.abspath(args.work_dir))  # before the lock file: a refused folder stays as it was
+    try:
+        with work_dir_lock(osp.abspath(args.work_dir), 'tools/demo.py'):
+            _run_demo(args, data)
+    except WorkDirBusy as error:
+        raise StageError(str(error)) from error
+
+
+def _run_demo(args: argparse.Namespace, data: Optional[tuple]) -> None:
     start, load_at_start = time.time(), load_average()
     work_dir = osp.abspath(args.work_dir)
     check_result_files(work_dir)

@@ -15,6 +15,7 @@ import time
 from typing import Dict, List
 
 from det_kd.benchmark.environment import load_average, machine_info
+from det_kd.utils.work_dir_lock import WorkDirBusy, work_dir_lock
 from .demo import check_result_files, command_line, run_demo, user_dataset
 from .demo_report import resolution_sentence
 from .gain import gain_markdown, gain_summary
@@ -48,12 +49,22 @@ def run_folds(args: argparse.Namespace) -> None:
     """Runs the demo on every fold and writes the pooled results (module docstring).
 
     Raises:
-        StageError: As :func:`check_fold_arguments`; data that cannot be split; a fold's stage failed.
+        StageError: As :func:`check_fold_arguments`; data that cannot be split; a fold's stage failed; another
+            process runs in the work directory.
     """
+    check_fold_arguments(args)
+    check_result_files(osp.abspath(args.work_dir))  # before the lock file: a refused folder stays as it was
+    try:
+        with work_dir_lock(osp.abspath(args.work_dir), 'tools/demo.py --folds'):
+            _run_folds(args)
+    except WorkDirBusy as error:
+        raise StageError(str(error)) from error
+
+
+def _run_folds(args: argparse.Namespace) -> None:
     from .folds import fold_datasets
 
     start, load_at_start = time.time(), load_average()
-    check_fold_arguments(args)
     work_dir = osp.abspath(args.work_dir)
     check_result_files(work_dir)
     dataset, input_size = user_dataset(args)
