@@ -243,7 +243,6 @@ def run_demo(args: argparse.Namespace, data: Optional[tuple] = None) -> None:
 def _run_demo(args: argparse.Namespace, data: Optional[tuple]) -> None:
     start, load_at_start = time.time(), load_average()
     work_dir = osp.abspath(args.work_dir)
-    check_result_files(work_dir)
     os.makedirs(work_dir, exist_ok=True)
     progress = not args.no_progress
     threads = os.environ.get('OMP_NUM_THREADS')

@@ -66,7 +66,6 @@ def _run_folds(args: argparse.Namespace) -> None:
 
     start, load_at_start = time.time(), load_average()
     work_dir = osp.abspath(args.work_dir)
-    check_result_files(work_dir)
     dataset, input_size = user_dataset(args)
     try:
         datasets = fold_datasets(dataset, args.folds, osp.join(work_dir, 'folds'))
