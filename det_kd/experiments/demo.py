@@ -13,7 +13,8 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Dict, List, Optional, Union
+from contextlib import ExitStack, contextmanager
+from typing import Dict, Iterator, List, Optional, Union
 
 from mmengine.config import Config
 
@@ -232,12 +233,25 @@ def run_demo(args: argparse.Namespace, data: Optional[tuple] = None) -> None:
         StageError: A stage's tool failed, the work directory holds runs of other settings, or another process
             runs in it.
     """
-    check_result_files(osp.abspath(args.work_dir))  # before the lock file: a refused folder stays as it was
-    try:
-        with work_dir_lock(osp.abspath(args.work_dir), 'tools/demo.py'):
-            _run_demo(args, data)
-    except WorkDirBusy as error:
-        raise StageError(str(error)) from error
+    with held_work_dir(args.work_dir, 'tools/demo.py'):
+        _run_demo(args, data)
+
+
+@contextmanager
+def held_work_dir(work_dir: str, tool: str) -> Iterator[None]:
+    """``work_dir`` checked for result files no demo wrote (before the lock file: a refused folder stays as it
+    was), then held for ``tool`` inside the ``with`` block.
+
+    Raises:
+        StageError: Such result files, or another process holds the work directory.
+    """
+    check_result_files(osp.abspath(work_dir))
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(work_dir_lock(osp.abspath(work_dir), tool))
+        except WorkDirBusy as error:
+            raise StageError(str(error)) from error
+        yield
 
 
 def _run_demo(args: argparse.Namespace, data: Optional[tuple]) -> None:

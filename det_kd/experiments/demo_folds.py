@@ -15,8 +15,7 @@ import time
 from typing import Dict, List
 
 from det_kd.benchmark.environment import load_average, machine_info
-from det_kd.utils.work_dir_lock import WorkDirBusy, work_dir_lock
-from .demo import check_result_files, command_line, run_demo, user_dataset
+from .demo import command_line, held_work_dir, run_demo, user_dataset
 from .demo_report import resolution_sentence
 from .gain import gain_markdown, gain_summary
 from .results import METRICS, mean_std
@@ -53,12 +52,8 @@ def run_folds(args: argparse.Namespace) -> None:
             process runs in the work directory.
     """
     check_fold_arguments(args)
-    check_result_files(osp.abspath(args.work_dir))  # before the lock file: a refused folder stays as it was
-    try:
-        with work_dir_lock(osp.abspath(args.work_dir), 'tools/demo.py --folds'):
-            _run_folds(args)
-    except WorkDirBusy as error:
-        raise StageError(str(error)) from error
+    with held_work_dir(args.work_dir, 'tools/demo.py --folds'):
+        _run_folds(args)
 
 
 def _run_folds(args: argparse.Namespace) -> None:
