@@ -191,11 +191,12 @@ def test_demo_on_a_coco_dataset_config(toy_data, own_data_demos):
 
 
 def test_demo_names_what_is_wrong_with_the_data(toy_data, tmp_path):
-    # both stop at reading the data, having written nothing but the work directory: they run side by side
+    # both stop at reading the data, having written nothing but their work directories: they run side by side
+    # (each in its own: a demo holds its work directory while it runs)
     no_layout = ToolRun('demo.py', ['--voc-root', str(tmp_path), '--work-dir', str(tmp_path / 'x')],
                         cwd=tmp_path)
     same_split = ToolRun('demo.py', ['--voc-root', str(toy_data / 'data' / 'voc'), '--train-split', 'val',
-                                     '--work-dir', str(tmp_path / 'x')], cwd=tmp_path)
+                                     '--work-dir', str(tmp_path / 'y')], cwd=tmp_path)
     out = no_layout.finish(returncode=1)
     assert f'[demo] your data: --voc-root {tmp_path}: no PASCAL VOC layout there' in out
     out = same_split.finish(returncode=1)
