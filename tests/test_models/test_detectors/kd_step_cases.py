@@ -4,12 +4,13 @@
 (:func:`digest`: sum, sum of absolute values, sum of squares and the first 8 elements) of one training step,
 recorded before the distillation terms became pluggable modules; the refactor (and any later change that must
 not change behaviour) is checked against it. The full tensors were compared bit for bit at the refactor; the
-digest keeps the file small and is compared to float32 rounding, so that another CPU passes too. Regenerate
-only for an intended change of behaviour: ``python tests/test_models/test_detectors/kd_step_cases.py``.
+digest keeps the file small and is compared to the rounding of another CPU (:func:`digest_mismatches`). Regenerate
+only for an intended change of behaviour: ``python tests/test_models/test_detectors/kd_step_cases.py [CASE ...]``.
 """
 import contextlib
 import copy
 import json
+import math
 import os.path as osp
 import sys
 from typing import Callable, Iterable, Iterator
@@ -90,29 +91,72 @@ def summarize(step: dict) -> dict:
                 grads={k: digest(g).tolist() for k, g in step['grads'].items()})
 
 
-def assert_step_equals(step: dict, expected: dict, rename: Callable[[str], str] = lambda key: key) -> None:
-    """Every loss to float32 rounding and every gradient digest of ``step`` equal the recorded ``expected``
-    (parameter names of the record through ``rename``)."""
-    import pytest
-    assert sorted(step['losses']) == sorted(expected['losses'])
+#: relative tolerances of the comparison: another CPU rounds float32 differently (vector widths, fused
+#: multiply-adds), and the differences grow through a network's backward pass. Measured between two x86 CPUs
+#: (12 config cases): losses 4e-5 apart, gradient elements 5e-3 of their parameter's rms; a changed term moves a
+#: loss by far more than 1e-3.
+LOSS_RTOL = 1e-3
+GRAD_RTOL = 2e-2
+#: a parameter whose gradient is zero in exact arithmetic (a conv bias before a BatchNorm) holds rounding noise
+#: only: its scale is at least this share of the largest gradient rms of the step
+GRAD_FLOOR = 1e-3
+
+
+def digest_mismatches(step: dict, expected: dict, rename: Callable[[str], str] = lambda key: key) -> list:
+    """What of ``step`` differs from the recorded ``expected`` beyond rounding on another CPU: a loss by more
+    than ``LOSS_RTOL``; a gradient digest entry by more than ``GRAD_RTOL`` of its parameter's gradient scale
+    (the recorded rms, at least ``GRAD_FLOOR`` of the step's largest): per element for the first elements,
+    times the element count for the sums. Names and counts must match exactly."""
+    problems = []
+    if sorted(step['losses']) != sorted(expected['losses']):
+        return [f'losses {sorted(step["losses"])} != recorded {sorted(expected["losses"])}']
     for key, value in expected['losses'].items():
-        assert float(step['losses'][key]) == pytest.approx(value, rel=1e-5, abs=1e-7), key
-        assert torch.isfinite(step['losses'][key]), key
-    grads = {rename(key): value for key, value in expected['grads'].items()}
-    assert sorted(step['grads']) == sorted(grads)
-    for key, value in grads.items():
-        assert torch.allclose(digest(step['grads'][key]), torch.tensor(value, dtype=torch.float64), rtol=1e-4,
-                              atol=1e-7), key
+        got = float(step['losses'][key])
+        if not math.isfinite(got) or abs(got - value) > LOSS_RTOL * max(abs(value), 1e-6):
+            problems.append(f'{key}: {got!r} != recorded {value!r}')
+    grads = {rename(key): torch.tensor(value, dtype=torch.float64) for key, value in expected['grads'].items()}
+    if sorted(step['grads']) != sorted(grads):
+        return problems + [f'gradients of {sorted(set(step["grads"]) ^ set(grads))} on one side only']
+    def rms(key: str) -> float:
+        return math.sqrt(float(grads[key][2]) / step['grads'][key].numel())
+    floor = GRAD_FLOOR * max(rms(key) for key in grads)
+    for key, recorded in grads.items():
+        count = step['grads'][key].numel()
+        scale = max(rms(key), floor)
+        got = digest(step['grads'][key])
+        limits = torch.tensor([count * scale, count * scale, 2 * count * scale * scale]
+                              + [scale] * (len(recorded) - 3), dtype=torch.float64) * GRAD_RTOL
+        if len(got) != len(recorded) or not bool(((got - recorded).abs() <= limits).all()):
+            worst = float(((got - recorded).abs() / limits).max()) * GRAD_RTOL if len(got) == len(recorded) else None
+            problems.append(f'gradient of {key}: digest {got.tolist()} != recorded {recorded.tolist()} '
+                            f'(worst {worst} of the scale {scale:.3g})')
+    return problems
+
+
+def assert_step_equals(step: dict, expected: dict, rename: Callable[[str], str] = lambda key: key) -> None:
+    """Every loss and gradient digest of ``step`` equals the recorded ``expected`` to rounding on another CPU
+    (:func:`digest_mismatches`; parameter names of the record through ``rename``)."""
+    problems = digest_mismatches(step, expected, rename)
+    assert not problems, '\n'.join(problems)
 
 
 def write_reference(path: str, cases: Iterable[str], run: Callable[[str], dict]) -> None:
-    """Records ``run(name)`` of every case into ``path`` (only for an intended change of behaviour)."""
+    """Records ``run(name)`` of every case in ``cases`` into ``path``, keeping its other cases' records (only for
+    an intended change of behaviour)."""
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
+    records = {}
+    if osp.exists(path):
+        with open(path) as file:
+            records = json.load(file)
+    records.update({name: summarize(run(name)) for name in cases})
     with open(path, 'w') as file:
-        json.dump({name: summarize(run(name)) for name in cases}, file, indent=1)
-    print(f'wrote {path}')
+        json.dump(records, file, indent=1)
+    print(f'wrote {", ".join(cases)} into {path}')
 
 
 if __name__ == '__main__':
-    write_reference(REFERENCE, CASES, run_case)
+    unknown = sorted(set(sys.argv[1:]) - set(CASES))
+    if unknown:
+        sys.exit(f'unknown cases {unknown}; the cases: {sorted(CASES)}')
+    write_reference(REFERENCE, sys.argv[1:] or list(CASES), run_case)
