@@ -106,6 +106,12 @@ def paired_gain(runs: Dict[str, Dict[int, dict]], distilled: str, student_config
     return gain_summary(values['baseline'], values[distilled], teacher, bootstrap)
 
 
+def took_minutes(minutes: float, resumed: bool) -> str:
+    """The wall time of a demo call for its results' header: a resumed call did not train what it read back."""
+    return (f'{minutes:.1f} minutes in this call (resumed: the runs it read back are not counted)' if resumed
+            else f'{minutes:.1f} minutes')
+
+
 def expected_minutes(args: argparse.Namespace, num_train: int, input_size, num_methods: int = 1) -> float:
     """The demo's time on 2 idle CPU cores, scaled from :data:`MEASURED_MINUTES` (200 training images at
     256x192) by the seeds, the epochs, the training images, the input area and the distillation methods (a
@@ -356,7 +362,8 @@ def _run_demo(args: argparse.Namespace, data: Optional[tuple]) -> None:
     ], osp.join(work_dir, 'accuracy_vs_cost.png'), metric_label='VOC07 mAP@0.5 (%)',
         title=f'det_kd demo: {dataset_title(dataset)}' + (f' (best method: {best.label})' if best.label else ''))
     minutes = (time.time() - start) / 60
-    header = (f'# det_kd demo\n\nCommand: `{command_line(args)}`; {minutes:.1f} minutes. Data: {data_name}'
+    header = (f'# det_kd demo\n\nCommand: `{command_line(args)}`; {took_minutes(minutes, args.resume)}. '
+              f'Data: {data_name}'
               f'{" at " + "x".join(map(str, input_size)) if dataset is not None else ""}. Metrics in percent '
               f'on {num_val} validation images (mean ± std over {len(args.seeds)} seed(s)); CPU latency: '
               f'median (p10-p90) ms of {args.latency_runs} timed `test_step` calls at batch 1 and the input '

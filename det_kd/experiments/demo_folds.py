@@ -15,7 +15,7 @@ import time
 from typing import Dict, List
 
 from det_kd.benchmark.environment import load_average, machine_info
-from .demo import command_line, held_work_dir, run_demo, user_dataset
+from .demo import command_line, held_work_dir, run_demo, took_minutes, user_dataset
 from .demo_report import resolution_sentence
 from .gain import gain_markdown, gain_summary
 from .results import METRICS, mean_std
@@ -115,8 +115,9 @@ def folds_markdown(args: argparse.Namespace, summary: dict, sizes: List[int], mi
     """The top-level results.md of a folds demo."""
     lines = [f'# det_kd demo\n\nCommand: `{command_line(args)}`.\n\nOver {len(sizes)} folds x {len(args.seeds)} '
              f'seed(s) = {len(summary["units"])} paired runs; every labelled image ({sum(sizes)}: '
-             f'{", ".join(map(str, sizes))} per fold) tested once, by models that did not train on it; {minutes:.1f} '
-             'minutes. Each fold\'s full results (tables, per-class AP, diagnostics, commands): `fold<k>/results.md`. '
+             f'{", ".join(map(str, sizes))} per fold) tested once, by models that did not train on it; '
+             f'{took_minutes(minutes, args.resume)}. Each fold\'s full results (tables, per-class AP, diagnostics, '
+             'commands): `fold<k>/results.md`. '
              f'Runs in the per-run columns: {"; ".join(summary["units"])}.']
     for role, gain in summary['gains'].items():
         title = summary['titles'].get(role, role)

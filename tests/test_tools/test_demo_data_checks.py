@@ -9,7 +9,7 @@ import pytest
 from conftest import run_tool
 
 from det_kd.experiments import StageError
-from det_kd.experiments.demo import check_result_files
+from det_kd.experiments.demo import check_result_files, took_minutes
 from det_kd.experiments.user_data import voc_dataset
 
 TOY = ['--epochs', '1', '--latency-runs', '2', '--pictures', '0', '--no-progress']
@@ -154,3 +154,9 @@ def test_the_demo_prints_what_its_data_step_counted(tmp_path):
             'difficult / crowd); 1 training image(s) left out (no object of these classes); input size 64x48') in out
     assert '[demo] warning: ' in out and 'cat x1' in out and 'left out (filter_empty_gt): empty' in out
     assert 'holds another config' in out and not (work_dir / 'seed0').exists()
+
+
+def test_a_resumed_demo_counts_only_the_minutes_of_its_call():
+    assert took_minutes(12.34, resumed=False) == '12.3 minutes'
+    assert took_minutes(0.1, resumed=True) == \
+        '0.1 minutes in this call (resumed: the runs it read back are not counted)'
