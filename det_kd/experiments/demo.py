@@ -300,7 +300,12 @@ def _run_demo(args: argparse.Namespace, data: Optional[tuple]) -> None:
     teacher_terms = ''
     if args.teacher_checkpoint:  # a trained teacher, possibly of another architecture: its classes, its terms
         sources, teacher_terms, unchecked = given_teacher_sources(args, methods, sources, dataset)
-        notes += [unchecked] if unchecked else []
+        from .own_teacher import input_size_note
+        size_note = input_size_note(args.teacher, tuple(args.img_size) if dataset is None else
+                                    timing_image_size(dataset, input_size), input_size)
+        notes += [note for note in (unchecked, size_note) if note]
+        if size_note:
+            print(f'[demo] warning: {size_note}')
         print('[demo] distillation terms for the given teacher:\n' + teacher_terms)
 
     first_teacher = args.teacher_checkpoint or osp.join(work_dir, f'seed{args.seeds[0]}', 'teacher',

@@ -46,6 +46,22 @@ def check_teacher_classes(checkpoint: str, classes: Sequence[str]) -> Optional[s
     return None
 
 
+def input_size_note(teacher_config: str, image_size: Sequence[int], input_size: Sequence[int]) -> Optional[str]:
+    """A sentence for ``results.md`` when the given teacher's config feeds an ``image_size`` image to its model at
+    another size than the demo's ``input_size`` (W, H; more than 10 % apart): in distillation the teacher sees the
+    student's batch, objects at another scale than it was trained on; None when the sizes agree."""
+    from .latency import model_input_size
+
+    teacher_size = model_input_size(teacher_config, tuple(image_size))
+    if all(abs(t - s) <= 0.1 * s for t, s in zip(teacher_size, input_size)):
+        return None
+    return (f'the teacher\'s config feeds its model {"x".join(map(str, teacher_size))} images, the demo trains at '
+            f'{"x".join(map(str, input_size))}: in distillation the teacher sees the student\'s images, its objects '
+            f'{max(input_size) / max(teacher_size):.2f}x the size it was trained on (a teacher trained at another '
+            'size gives weaker targets); pass --input-size of the teacher\'s size or train the teacher at the '
+            'demo\'s')
+
+
 def feature_strides(model_cfg: dict, size: int = PROBE_SIZE) -> List[int]:
     """The stride of every ``extract_feat`` output of a detector config (a power of two): its backbone (and
     neck) run on one ``size`` x ``size`` probe image, randomly initialised (no pretrained weights are loaded)."""

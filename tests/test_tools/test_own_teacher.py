@@ -8,7 +8,7 @@ import torch
 from conftest import REPO
 from mmengine.config import Config
 
-from det_kd.experiments.own_teacher import (check_teacher_classes, describe_terms, feature_strides,
+from det_kd.experiments.own_teacher import (check_teacher_classes, describe_terms, feature_strides, input_size_note,
                                             terms_for_teacher)
 from det_kd.experiments.stages import StageError
 
@@ -102,3 +102,11 @@ def test_a_retinanet_teacher_through_the_demo_at_toy_size(tmp_path):
     assert distilled.model.distill.hints[0]['teacher'] == 1
     assert tuple(distilled.model.distill.hints[0]['teacher_geometry']) == (16, 0.0)
     assert (work_dir / 'seed0' / 'distilled' / 'student.pth').exists()
+
+
+def test_a_teacher_trained_at_another_input_size_is_said():
+    bccd_teacher = osp.join(REPO, 'configs', 'bccd', 'faster-rcnn_vgg16-w0.25_bccd.py')  # tests at 320x240
+    assert input_size_note(bccd_teacher, (640, 480), (320, 240)) is None
+    assert input_size_note(bccd_teacher, (640, 480), (336, 252)) is None  # within 10 %
+    note = input_size_note(bccd_teacher, (640, 480), (256, 192))
+    assert '320x240' in note and '256x192' in note and '0.80x' in note and '--input-size' in note
