@@ -22,8 +22,8 @@ from det_kd.benchmark.environment import load_average, machine_info
 from det_kd.synthetic import generate_dataset
 from det_kd.utils.work_dir_lock import WorkDirBusy, work_dir_lock
 from .anchor_fit import AnchorChoice, choose_anchors
-from .demo_report import (anchor_record, diagnostics_section, methods_section, resolution_sentence,
-                          teacher_cache_note)
+from .demo_report import (anchor_record, diagnostics_section, lost_method_advice, methods_section,
+                          resolution_sentence, teacher_cache_note)
 from .gain import BOOTSTRAP_METRIC, checked_bootstrap_by_seed, gain_summary, per_seed_percent_values
 from .method_screen import DemoMethod, demo_methods, ranking
 from .run_configs import write_run_config
@@ -355,8 +355,9 @@ def _run_demo(args: argparse.Namespace, data: Optional[tuple]) -> None:
         table += '\n\n## Anchors\n\n' + '\n'.join(f'- {message}' for message in anchor_messages)
     if notes:
         table += '\n\n## Warnings\n\n' + '\n'.join(f'- {note}' for note in notes)
-    diagnostics = diagnostics_section(work_dir, args.seeds, [m.role for m in methods],
-                                      since=0.0 if args.resume else start)
+    since = 0.0 if args.resume else start
+    table += lost_method_advice(work_dir, args.seeds, methods, gains, since)
+    diagnostics = diagnostics_section(work_dir, args.seeds, [m.role for m in methods], since)
     plotted = [m for m in models if m['role'] in ('teacher', 'baseline', best.role)]
     from det_kd.benchmark.plots import PlotPoint, plot_accuracy_cost
     plot_accuracy_cost([  # named by architecture: the arrow joins a baseline to its distilled student

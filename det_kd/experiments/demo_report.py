@@ -1,9 +1,10 @@
 """The demo's report sections (``results.md`` of :mod:`.demo`): the methods' gains or their ranking, what a
 teacher below the baseline means, what the seeds and images can resolve, how the distilled runs get their
-teacher, the anchor decision for ``results.json``, the distillation diagnostics."""
+teacher, the anchor decision for ``results.json``, the distillation diagnostics and what they say about a method
+that lost."""
 import json
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from .anchor_fit import AnchorChoice
 from .gain import BOOTSTRAP_METRIC, gain_markdown, per_seed_percent_values, resolvable_gain
@@ -11,23 +12,87 @@ from .method_screen import DemoMethod, ranking_markdown
 from .results import mean_std
 
 
+def _diagnostics_files(work_dir: str, seeds, role: str, since: float) -> List[Tuple[int, str]]:
+    """``(seed, path)`` of the ``distillation_diagnostics.json`` of ``role``'s runs written after ``since`` (a time
+    stamp: a file left by an earlier demo in the same work directory is not this run's)."""
+    paths = [(seed, osp.join(work_dir, f'seed{seed}', role, 'distillation_diagnostics.json')) for seed in seeds]
+    return [(seed, path) for seed, path in paths if osp.isfile(path) and osp.getmtime(path) >= since]
+
+
+#: A distillation term above this share of the backbone's gradient (mean over a run) drowns the detection losses.
+DOMINANT_SHARE = 0.5
+#: A hint whose fit (1 - relative error of the adapted student map) stays below this has not learned the teacher map.
+POOR_HINT_FIT = 0.1
+
+
+def lost_method_advice(work_dir: str, seeds, methods: List[DemoMethod], gains: Dict[str, dict],
+                       since: float) -> str:
+    """Markdown: for every method whose mean VOC07 gain is below 0, what its runs' diagnostics (means over seeds
+    of ``DistillationDiagnosticsHook``'s summaries) point at: a teacher less right than the student on the
+    student's positive RoIs or anchors (its head terms teach a worse answer than the labels), a term that takes
+    most of the backbone's gradient, a hint that does not fit; and what to change. Empty when none lost."""
+    parts = []
+    for method in methods:
+        record = gains[method.role]['metrics'].get(BOOTSTRAP_METRIC)
+        if record is None or record['mean'] >= 0:
+            continue
+        name = method.label or 'the distilled student'
+        summaries = []
+        for _, path in _diagnostics_files(work_dir, seeds, method.role, since):
+            with open(path) as f:
+                summaries.append(json.load(f)['summary'])
+        if not summaries:
+            parts.append(f'- **{name}** ({record["mean"]:+.1f}): no diagnostics were recorded (the configs\' '
+                         '`DistillationDiagnosticsHook`); add it to see why')
+            continue
+
+        def mean(key: str) -> Optional[float]:
+            values = [summary[key]['mean'] for summary in summaries if key in summary]
+            return sum(values) / len(values) if values else None
+
+        causes = []
+        for head, key, what, terms in (('rcn', 'pos_acc', 'classifies {t:.0%} of the student\'s positive RoIs '
+                                        'right (the student {s:.0%})', 'rcn_cls=None, rcn_reg=None'),
+                                       ('rpn', 'pos_fg_prob', 'gives the student\'s positive anchors a foreground '
+                                        'probability of {t:.2f} (the student {s:.2f})', 'rpn_cls=None, rpn_reg=None')):
+            teacher, student = mean(f'{head}/teacher/{key}'), mean(f'{head}/student/{key}')
+            if teacher is not None and student is not None and teacher < student:
+                causes.append(f'the teacher {what.format(t=teacher, s=student)}: its {head.upper()} terms teach a '
+                              f'worse answer than the labels; a stronger teacher, or those terms off (`{terms}` in '
+                              '`model.distill`)')
+        hard = mean('grad/hard/backbone_share')
+        shares = {key.split('/')[1]: mean(key) for key in summaries[0]
+                  if key.startswith('grad/') and key.endswith('/backbone_share') and key.count('/') == 2}
+        for term, share in shares.items():
+            if term not in ('hard', 'total') and share is not None and share > DOMINANT_SHARE:
+                causes.append(f'loss_{term} takes {share:.0%} of the backbone\'s gradient (the detection losses '
+                              f'{hard or 0:.0%}): lower its `loss_weight` (2-4x)')
+        for key in (key for key in summaries[0] if key.startswith('hint/') and key.endswith('/fit')):
+            fit = mean(key)
+            if fit is not None and fit < POOR_HINT_FIT:
+                causes.append(f'hint {key.split("/")[1]} fits the teacher map poorly (fit {fit:.2f}): another pair '
+                              'of layers, or an adapter')
+        found = '; '.join(causes) if causes else ('the diagnostics point at no single cause (the teacher is right '
+                                                  'more often than the student, no term dominates the gradient)')
+        parts.append(f'- **{name}** ({record["mean"]:+.1f}, {len(summaries)} run(s)): {found}.')
+    return '\n\n## Why a method lost (from its diagnostics)\n\n' + '\n'.join(parts) if parts else ''
+
+
 def diagnostics_section(work_dir: str, seeds, roles: List[str], since: float) -> str:
     """Markdown: the distilled runs' (``roles``) ``DistillationDiagnosticsHook`` summaries (mean over the
-    measurements of each run) and their warnings, from the files written after ``since`` (a time stamp: a file
-    left by an earlier demo in the same work directory is not this run's); empty without a diagnostics hook."""
+    measurements of each run) and their warnings, from the files written after ``since``; empty without a
+    diagnostics hook."""
     from det_kd.models.distillation.diagnostics import format_summary
 
     parts = []
-    for seed, role in ((seed, role) for role in roles for seed in seeds):
-        path = osp.join(work_dir, f'seed{seed}', role, 'distillation_diagnostics.json')
-        if not osp.isfile(path) or osp.getmtime(path) < since:
-            continue
-        with open(path) as f:
-            record = json.load(f)
-        warnings = ''.join(f"\n- iteration {w['iter']}: {w['message']}"
-                           for w in record.get('warnings', [])) or '\n- none'
-        parts.append(f'{role}, seed {seed} (`{osp.relpath(path, work_dir)}`, {len(record["measurements"])} '
-                     f'measurements):\n\n```\n{format_summary(record["summary"])}\n```\n\nWarnings:{warnings}')
+    for role in roles:
+        for seed, path in _diagnostics_files(work_dir, seeds, role, since):
+            with open(path) as f:
+                record = json.load(f)
+            warnings = ''.join(f"\n- iteration {w['iter']}: {w['message']}"
+                               for w in record.get('warnings', [])) or '\n- none'
+            parts.append(f'{role}, seed {seed} (`{osp.relpath(path, work_dir)}`, {len(record["measurements"])} '
+                         f'measurements):\n\n```\n{format_summary(record["summary"])}\n```\n\nWarnings:{warnings}')
     return '\n\n## Distillation diagnostics\n\n' + '\n\n'.join(parts) if parts else ''
 
 

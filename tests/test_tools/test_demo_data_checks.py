@@ -1,6 +1,7 @@
 """The demo's data step on a VOC folder checks, before any training, what used to train silently on the wrong
 data or fail late, and prints what it counted; the demo never writes over a user's files (issue 29)."""
 import json
+import os
 import os.path as osp
 
 import cv2
@@ -160,3 +161,41 @@ def test_a_resumed_demo_counts_only_the_minutes_of_its_call():
     assert took_minutes(12.34, resumed=False) == '12.3 minutes'
     assert took_minutes(0.1, resumed=True) == \
         '0.1 minutes in this call (resumed: the runs it read back are not counted)'
+
+
+def _diagnostics(folder, summary):
+    import json
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, 'distillation_diagnostics.json'), 'w') as f:
+        json.dump(dict(summary={key: dict(mean=value, last=value, count=1) for key, value in summary.items()},
+                       measurements=[], warnings=[]), f)
+
+
+def test_a_method_that_lost_is_explained_from_its_diagnostics(tmp_path):
+    from det_kd.experiments.demo_report import lost_method_advice
+    from det_kd.experiments.gain import BOOTSTRAP_METRIC
+    from det_kd.experiments.method_screen import DemoMethod
+
+    methods = [DemoMethod('distilled-paper', 'paper', 'x.py'), DemoMethod('distilled-cwd', 'CWD', 'y.py'),
+               DemoMethod('distilled-at', 'AT', 'z.py'), DemoMethod('distilled-pkd', 'PKD', 'w.py')]
+    gains = {role: dict(metrics={BOOTSTRAP_METRIC: dict(mean=mean)}) for role, mean in (
+        ('distilled-paper', -4.0), ('distilled-cwd', 2.0), ('distilled-at', -0.5), ('distilled-pkd', -1.0))}
+    for seed, teacher_acc in ((0, 0.06), (1, 0.08)):  # the teacher right on 7 % of the RoIs, the student on 50 %
+        _diagnostics(tmp_path / f'seed{seed}' / 'distilled-paper', {
+            'rcn/teacher/pos_acc': teacher_acc, 'rcn/student/pos_acc': 0.5, 'rpn/teacher/pos_fg_prob': 0.9,
+            'rpn/student/pos_fg_prob': 0.7, 'grad/hard/backbone_share': 0.1, 'grad/hint/backbone_share': 0.98,
+            'grad/rcn_kd_cls/backbone_share': 0.05, 'hint/0/fit': 0.05})
+    _diagnostics(tmp_path / 'seed0' / 'distilled-at', {'grad/hard/backbone_share': 0.9, 'grad/at/backbone_share': 0.2})
+    text = lost_method_advice(str(tmp_path), [0, 1], methods, gains, since=0.0)
+    lines = text.strip().splitlines()
+    assert lines[0] == '## Why a method lost (from its diagnostics)'
+    paper, at, pkd = lines[2:]
+    assert paper.startswith('- **paper** (-4.0, 2 run(s))')
+    assert "classifies 7% of the student's positive RoIs right (the student 50%)" in paper
+    assert '`rcn_cls=None, rcn_reg=None`' in paper and 'rpn_cls' not in paper  # its RPN side is better
+    assert "loss_hint takes 98% of the backbone's gradient (the detection losses 10%)" in paper
+    assert 'loss_rcn_kd_cls' not in paper and 'hint 0 fits the teacher map poorly (fit 0.05)' in paper
+    assert at.startswith('- **AT** (-0.5, 1 run(s))') and 'no single cause' in at
+    assert pkd.startswith('- **PKD** (-1.0)') and 'no diagnostics were recorded' in pkd
+    assert 'CWD' not in text
+    assert lost_method_advice(str(tmp_path), [0, 1], methods[1:2], gains, since=0.0) == ''
