@@ -10,6 +10,7 @@ from .anchor_fit import AnchorChoice
 from .gain import BOOTSTRAP_METRIC, gain_markdown, per_seed_percent_values, resolvable_gain
 from .method_screen import DemoMethod, ranking_markdown
 from .results import mean_std
+from .run_diagnostics import mean_quantities
 
 
 def _diagnostics_files(work_dir: str, seeds, role: str, since: float) -> List[Tuple[int, str]]:
@@ -37,19 +38,12 @@ def lost_method_advice(work_dir: str, seeds, methods: List[DemoMethod], gains: D
         if record is None or record['mean'] >= 0:
             continue
         name = method.label or 'the distilled student'
-        summaries = []
-        for _, path in _diagnostics_files(work_dir, seeds, method.role, since):
-            with open(path) as f:
-                summaries.append(json.load(f)['summary'])
-        if not summaries:
+        quantities = mean_quantities(path for _, path in _diagnostics_files(work_dir, seeds, method.role, since))
+        if not quantities:
             parts.append(f'- **{name}** ({record["mean"]:+.1f}): no diagnostics were recorded (the configs\' '
                          '`DistillationDiagnosticsHook`); add it to see why')
             continue
-
-        def mean(key: str) -> Optional[float]:
-            values = [summary[key]['mean'] for summary in summaries if key in summary]
-            return sum(values) / len(values) if values else None
-
+        mean = quantities.get
         causes = []
         for head, key, what, terms in (('rcn', 'pos_acc', 'classifies {t:.0%} of the student\'s positive RoIs '
                                         'right (the student {s:.0%})', 'rcn_cls=None, rcn_reg=None'),
@@ -61,20 +55,19 @@ def lost_method_advice(work_dir: str, seeds, methods: List[DemoMethod], gains: D
                               f'worse answer than the labels; a stronger teacher, or those terms off (`{terms}` in '
                               '`model.distill`)')
         hard = mean('grad/hard/backbone_share')
-        shares = {key.split('/')[1]: mean(key) for key in summaries[0]
+        shares = {key.split('/')[1]: value for key, value in quantities.items()
                   if key.startswith('grad/') and key.endswith('/backbone_share') and key.count('/') == 2}
         for term, share in shares.items():
-            if term not in ('hard', 'total') and share is not None and share > DOMINANT_SHARE:
+            if term not in ('hard', 'total') and share > DOMINANT_SHARE:
                 causes.append(f'loss_{term} takes {share:.0%} of the backbone\'s gradient (the detection losses '
                               f'{hard or 0:.0%}): lower its `loss_weight` (2-4x)')
-        for key in (key for key in summaries[0] if key.startswith('hint/') and key.endswith('/fit')):
-            fit = mean(key)
-            if fit is not None and fit < POOR_HINT_FIT:
+        for key, fit in quantities.items():
+            if key.startswith('hint/') and key.endswith('/fit') and fit < POOR_HINT_FIT:
                 causes.append(f'hint {key.split("/")[1]} fits the teacher map poorly (fit {fit:.2f}): another pair '
                               'of layers, or an adapter')
         found = '; '.join(causes) if causes else ('the diagnostics point at no single cause (the teacher is right '
                                                   'more often than the student, no term dominates the gradient)')
-        parts.append(f'- **{name}** ({record["mean"]:+.1f}, {len(summaries)} run(s)): {found}.')
+        parts.append(f'- **{name}** ({record["mean"]:+.1f}, {quantities["runs"]} run(s)): {found}.')
     return '\n\n## Why a method lost (from its diagnostics)\n\n' + '\n'.join(parts) if parts else ''
 
 

@@ -33,6 +33,7 @@ from .comparison import Arm, paired_comparison, run_arms
 from .gain import BOOTSTRAP_METRIC, format_gap_closed, format_interval, format_per_seed
 from .results import format_latency, mean_std, metric_percent
 from .run_configs import write_run_config
+from .run_diagnostics import mean_quantities, run_diagnostics_paths
 from .teacher_cache import teacher_cache_options, teacher_cache_refusal
 from .train_test import evaluate_checkpoint
 
@@ -334,6 +335,49 @@ def grid_table(args: argparse.Namespace, record: dict, latency: Dict[str, dict])
     return '\n'.join(lines)
 
 
+def grid_diagnostics(work_dir: str, record: dict) -> Dict[str, dict]:
+    """Per distilled arm compared with its student alone, what its runs' ``DistillationDiagnosticsHook`` measured
+    (each quantity's mean over a run, averaged over seeds; :func:`~.run_diagnostics.mean_quantities`); arms
+    without diagnostics are left out."""
+    found = {}
+    for name, comparison in record['comparisons'].items():
+        if comparison['reference'] != comparison['student']:
+            continue
+        quantities = mean_quantities(run_diagnostics_paths(
+            osp.join(work_dir, name, f'seed{seed}') for seed in record['seeds']))
+        if quantities:
+            found[name] = quantities
+    return found
+
+
+#: The diagnostics table's columns: ``(title, quantity)``; the teacher's and the student's answers on the
+#: student's positive RoIs / anchors, the hint's fit and the share of the backbone's gradient of the hint and of
+#: the detection losses.
+DIAGNOSTICS_COLUMNS = (
+    ('teacher right on the student\'s positive RoIs', 'rcn/teacher/pos_acc'),
+    ('student right', 'rcn/student/pos_acc'),
+    ('teacher fg p on positive anchors', 'rpn/teacher/pos_fg_prob'), ('student fg p', 'rpn/student/pos_fg_prob'),
+    ('hint fit', 'hint/0/fit'), ('hint\'s backbone grad share', 'grad/hint/backbone_share'),
+    ('detection losses\' share', 'grad/hard/backbone_share'),
+)
+
+
+def diagnostics_markdown(diagnostics: Dict[str, dict]) -> str:
+    """The grid's diagnostics as a markdown table (one row per distilled arm; '-' where not measured)."""
+    if not diagnostics:
+        return ''
+    lines = ['| distilled | ' + ' | '.join(title for title, _ in DIAGNOSTICS_COLUMNS) + ' | runs |',
+             '|---' * (len(DIAGNOSTICS_COLUMNS) + 2) + '|']
+    for name, quantities in diagnostics.items():
+        cells = [f'{quantities[key]:.2f}' if key in quantities else '-' for _, key in DIAGNOSTICS_COLUMNS]
+        lines.append(f'| {name} | ' + ' | '.join(cells) + f' | {quantities["runs"]} |')
+    return ('\n\n## What each teacher gives (distillation diagnostics, mean over the runs)\n\n'
+            'RoI / anchor columns: measured on the student\'s positive RoIs (sampled proposals) and anchors during '
+            'training; hint fit: 1 - MSE(adapted student map, teacher map) / Var(teacher map) (1: reproduced, 0: no '
+            'better than its mean).\n\n'
+            + '\n'.join(lines))
+
+
 def grid_plot(record: dict, pairs, path: str) -> None:
     """Gain (95 % interval over seeds) against the teacher's mAP, one line per student."""
     import matplotlib
@@ -390,7 +434,8 @@ def run_grid(args: argparse.Namespace) -> dict:
         first = min(args.seeds)
         latency = params_and_latency({s.name: (s.config, runs[s.name][first]['checkpoint']) for s in args.students},
                                      tuple(args.image_size), runs=args.latency_runs, progress=progress)
-    table = grid_table(args, record, latency)
+    record['diagnostics'] = grid_diagnostics(work_dir, record)
+    table = grid_table(args, record, latency) + diagnostics_markdown(record['diagnostics'])
     models = ('students', 'teachers')
     record.update(latency=latency, args={k: [vars(m) for m in v] if k in models else v for k, v in vars(args).items()},
                   machine=machine_info(), load_before=load_before, load_after=load_average(),

@@ -83,7 +83,8 @@ def fake_runs(values):
             for arm, per_seed in values.items()}
 
 
-def test_record_and_table_pair_every_arm_by_seed():
+def _grid_record():
+    """A grid's arguments and record from made-up mAPs (3 seeds, an early stop, an assistant chain)."""
     students, teachers = models(Tucker='tucker-alexnet', AlexNet='alexnet'), models(AlexNet='alexnet', VGG16='vgg16')
     pairs = [(students[0], teachers[0]), (students[0], teachers[1]), (students[1], teachers[1])]
     args = grid.argparse.Namespace(students=students, teachers=teachers, metric='pascal_voc/mAP', bootstrap=0,
@@ -93,7 +94,11 @@ def test_record_and_table_pair_every_arm_by_seed():
                       'Tucker_from_VGG16': [13, 14, 15], 'AlexNet_from_VGG16': [22, 24, 23],
                       'AlexNet_from_VGG16_stop25': [23, 24, 26], 'Tucker_from_AlexNet_from_VGG16': [14, 14, 16]})
     teachers_tested = {'AlexNet': {'pascal_voc/mAP': 0.25}, 'VGG16': {'pascal_voc/mAP': 0.30}}
-    record = grid.grid_record(args, pairs, runs, teachers_tested, dict(Tucker=7, AlexNet=8, VGG16=20))
+    return args, grid.grid_record(args, pairs, runs, teachers_tested, dict(Tucker=7, AlexNet=8, VGG16=20))
+
+
+def test_record_and_table_pair_every_arm_by_seed():
+    args, record = _grid_record()
     comparisons = record['comparisons']
     gain = comparisons['Tucker_from_VGG16']['metrics']['pascal_voc/mAP']
     assert gain['gains'] == pytest.approx({0: 3, 1: 3, 2: 3}) and gain['mean'] == pytest.approx(3)
@@ -114,6 +119,25 @@ def test_record_and_table_pair_every_arm_by_seed():
     assert any('VGG16 -> AlexNet (assistant)' in r for r in rows)
     assert 'Tucker_from_VGG16 against Tucker_from_AlexNet (paired by seed): +1.7 [' in table
     assert all(r.count('|') == 10 for r in rows if r.startswith('|'))  # 9 cells in every row
+
+
+def test_diagnostics_of_every_distilled_arm_averaged_over_seeds(tmp_path):
+    _, record = _grid_record()
+    for seed, teacher_acc in ((0, 0.8), (1, 0.6)):  # seed 2 recorded nothing
+        folder = tmp_path / 'Tucker_from_VGG16' / f'seed{seed}'
+        folder.mkdir(parents=True)
+        summary = {'rcn/teacher/pos_acc': teacher_acc, 'rcn/student/pos_acc': 0.5, 'hint/0/fit': 0.3 + seed / 10,
+                   'grad/hint/backbone_share': 0.4}
+        (folder / 'distillation_diagnostics.json').write_text(json.dumps(dict(
+            summary={key: dict(mean=value, last=0.0, count=3) for key, value in summary.items()})))
+    diagnostics = grid.grid_diagnostics(str(tmp_path), record)
+    assert list(diagnostics) == ['Tucker_from_VGG16']  # the comparisons between two distilled arms are not runs
+    assert diagnostics['Tucker_from_VGG16'] == pytest.approx({
+        'rcn/teacher/pos_acc': 0.7, 'rcn/student/pos_acc': 0.5, 'hint/0/fit': 0.35, 'grad/hint/backbone_share': 0.4,
+        'runs': 2})
+    rows = grid.diagnostics_markdown(diagnostics).splitlines()
+    assert rows[-1] == '| Tucker_from_VGG16 | 0.70 | 0.50 | - | - | 0.35 | 0.40 | - | 2 |'
+    assert grid.diagnostics_markdown({}) == ''
 
 
 def test_grid_with_an_assistant_chain_end_to_end(workspace, teacher_checkpoint):
@@ -148,3 +172,4 @@ def test_grid_with_an_assistant_chain_end_to_end(workspace, teacher_checkpoint):
     assert 'VGG16 -> AlexNet (assistant)' in table and 'against Tucker_from_VGG16 (paired by seed)' in table
     assert record['latency']['Tucker']['params'] == record['params']['Tucker']
     assert (work_dir / 'teacher_grid.png').stat().st_size > 0 and '| AlexNet | - (alone) |' in out
+    assert set(record['diagnostics']) <= {'Tucker_from_VGG16', 'AlexNet_from_VGG16', 'Tucker_from_AlexNet_from_VGG16'}
