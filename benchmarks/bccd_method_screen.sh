@@ -7,13 +7,18 @@
 #   bash benchmarks/bccd_method_screen.sh WORK_DIR [BCCD_DIR]          # default BCCD_DIR: ../shared/data/bccd
 #
 # WORK_DIR gets data/BCCD (a link), teacher/ and screen/ (the demo: results.md ranks the methods). One thread
-# (OMP_NUM_THREADS=1): run it beside other one-thread jobs. Log: WORK_DIR/screen.log.
+# (OMP_NUM_THREADS=1): run it beside other one-thread jobs. Log: WORK_DIR/screen.log. METHODS="..." screens
+# other methods (names or distillation configs of the pair, e.g. the issue #32 methods:
+# METHODS="paper configs/bccd/fgd_alexnet-w0.25-vgg16-w0.25_bccd.py ...", see configs/bccd/README.md).
 set -euo pipefail
 REPO=${REPO:-$(cd "$(dirname "$0")/.." && pwd)}
 WORK=$(realpath -m "${1:?work directory}"); BCCD=$(realpath "${2:-$REPO/../shared/data/bccd}")
 PY="${PYTHON:-$REPO/.venv/bin/python}"
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" OMP_NUM_THREADS=1
-METHODS=(paper pkd pkd-batch cwd at)
+read -r -a METHODS <<< "${METHODS:-paper pkd pkd-batch cwd at}"
+for i in "${!METHODS[@]}"; do  # a config path relative to the repository (the demo runs in WORK_DIR)
+    [[ "${METHODS[$i]}" == *.py && "${METHODS[$i]}" != /* ]] && METHODS[$i]="$REPO/${METHODS[$i]}"
+done
 mkdir -p "$WORK/data" && cd "$WORK" && ln -sfn "$BCCD" data/BCCD
 OPTS="train_cfg.max_epochs=24 train_cfg.val_interval=25 train_cfg.val_begin=25 param_scheduler.1.end=24 \
 param_scheduler.1.milestones=[16,22] default_hooks.checkpoint.max_keep_ckpts=1 randomness.seed=0"

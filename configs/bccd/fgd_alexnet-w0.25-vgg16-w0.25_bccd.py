@@ -1,0 +1,11 @@
+# BCCD, AlexNet-w0.25 student, VGG16-w0.25 teacher, with FGD (focal and global distillation, Yang et al., CVPR
+# 2022; FGDTerm's defaults: the reference's two-stage weights) between the student's conv5 and the teacher's
+# conv5_3 (64 -> 128 channels: a 1x1 conv, the reference's align). align='resample' (the student map resized to
+# the teacher's): FGD refuses 'centre', its attention and context are softmaxes over every cell. The paper's
+# terms off. Pass the teacher's checkpoint with --cfg-options model.teacher.checkpoint=...
+_base_ = './kd_alexnet-w0.25-vgg16-w0.25_hint3-centre_bccd.py'
+
+model = dict(
+    distill=dict(
+        loss_hint=None, rpn_cls=None, rpn_reg=None, rcn_cls=None, rcn_reg=None,
+        terms=[dict(type='FGDTerm', pairs=[dict(student=0, teacher=0, align='resample')])]))
