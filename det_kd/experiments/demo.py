@@ -27,7 +27,8 @@ from .demo_report import (anchor_record, diagnostics_section, lost_method_advice
 from .gain import BOOTSTRAP_METRIC, checked_bootstrap_by_seed, gain_summary, per_seed_percent_values
 from .method_screen import DemoMethod, demo_methods, ranking
 from .run_configs import write_run_config
-from .results import METRICS, mean_std, per_class_markdown, per_seed_percent, results_table, seeds_summary
+from .results import (METRICS, mean_std, per_class_markdown, per_seed_percent, results_table, seeds_summary,
+                      took_minutes)
 from .schedule import schedule_options
 from .stages import REPO, StageError
 from .teacher_cache import teacher_cache_options, teacher_cache_refusal
@@ -104,12 +105,6 @@ def paired_gain(runs: Dict[str, Dict[int, dict]], distilled: str, student_config
                                           values['baseline'][BOOTSTRAP_METRIC], values[distilled][BOOTSTRAP_METRIC],
                                           num_samples)
     return gain_summary(values['baseline'], values[distilled], teacher, bootstrap)
-
-
-def took_minutes(minutes: float, resumed: bool) -> str:
-    """The wall time of a demo call for its results' header: a resumed call did not train what it read back."""
-    return (f'{minutes:.1f} minutes in this call (resumed: the runs it read back are not counted)' if resumed
-            else f'{minutes:.1f} minutes')
 
 
 def expected_minutes(args: argparse.Namespace, num_train: int, input_size, num_methods: int = 1) -> float:

@@ -15,10 +15,10 @@ import time
 from typing import Dict, List
 
 from det_kd.benchmark.environment import load_average, machine_info
-from .demo import command_line, held_work_dir, run_demo, took_minutes, user_dataset
+from .demo import command_line, held_work_dir, run_demo, user_dataset
 from .demo_report import resolution_sentence
 from .gain import gain_markdown, gain_summary
-from .results import METRICS, mean_std
+from .results import METRICS, mean_std, took_minutes
 from .stages import StageError
 
 #: The note results.json carries on how to read it.

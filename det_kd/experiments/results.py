@@ -122,3 +122,10 @@ def per_class_markdown(test_config: str, predictions: Mapping[str, Sequence[str]
         cells = [f'{aps[title][name]:.1f}' if name in aps[title] else 'n/a (no ground truth)' for title in aps]
         lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
+
+
+def took_minutes(minutes: float, resumed: bool) -> str:
+    """The wall time of a call of a resumable tool (the demo, the teacher grid) for its results' header: a
+    resumed call did not train what it read back."""
+    return (f'{minutes:.1f} minutes in this call (resumed: the runs it read back are not counted)' if resumed
+            else f'{minutes:.1f} minutes')

@@ -31,7 +31,7 @@ from mmengine.config import Config
 from ..benchmark.environment import describe_machine, load_average, machine_info
 from .comparison import Arm, paired_comparison, run_arms
 from .gain import BOOTSTRAP_METRIC, format_gap_closed, format_interval, format_per_seed
-from .results import format_latency, mean_std, metric_percent
+from .results import format_latency, mean_std, metric_percent, took_minutes
 from .run_configs import write_run_config
 from .run_diagnostics import mean_quantities, run_diagnostics_paths
 from .teacher_cache import teacher_cache_options, teacher_cache_refusal
@@ -447,7 +447,7 @@ def run_grid(args: argparse.Namespace) -> dict:
         f.write(f"# Which teacher? Teacher x student grid\n\nRecipe `{args.recipe}`; seeds {args.seeds}; students "
                 f"{args.epochs} epochs, teachers {args.teacher_epochs} (seed {args.teacher_seed}); metric "
                 f"{args.metric}. Machine: {describe_machine(record['machine'])}; load average before "
-                f"{load_before}, after {record['load_after']}; {record['minutes']:.0f} min.\n\n{table}\n\n"
-                '![gain against teacher mAP](teacher_grid.png)\n')
+                f"{load_before}, after {record['load_after']}; {took_minutes(record['minutes'], args.resume)}."
+                f"\n\n{table}\n\n![gain against teacher mAP](teacher_grid.png)\n")
     print(table)
     return record

@@ -10,7 +10,8 @@ import pytest
 from conftest import run_tool
 
 from det_kd.experiments import StageError
-from det_kd.experiments.demo import check_result_files, took_minutes
+from det_kd.experiments.demo import check_result_files
+from det_kd.experiments.results import took_minutes
 from det_kd.experiments.user_data import voc_dataset
 
 TOY = ['--epochs', '1', '--latency-runs', '2', '--pictures', '0', '--no-progress']
