@@ -10,19 +10,19 @@ from .anchor_fit import AnchorChoice
 from .gain import BOOTSTRAP_METRIC, gain_markdown, per_seed_percent_values, resolvable_gain
 from .method_screen import DemoMethod, ranking_markdown
 from .results import mean_std
-from .run_diagnostics import mean_quantities
+from .run_diagnostics import DIAGNOSTICS_FILE, mean_quantities
 
 
 def _diagnostics_files(work_dir: str, seeds, role: str, since: float) -> List[Tuple[int, str]]:
     """``(seed, path)`` of the ``distillation_diagnostics.json`` of ``role``'s runs written after ``since`` (a time
     stamp: a file left by an earlier demo in the same work directory is not this run's)."""
-    paths = [(seed, osp.join(work_dir, f'seed{seed}', role, 'distillation_diagnostics.json')) for seed in seeds]
+    paths = [(seed, osp.join(work_dir, f'seed{seed}', role, DIAGNOSTICS_FILE)) for seed in seeds]
     return [(seed, path) for seed, path in paths if osp.isfile(path) and osp.getmtime(path) >= since]
 
 
 #: A distillation term above this share of the backbone's gradient (mean over a run) drowns the detection losses.
 DOMINANT_SHARE = 0.5
-#: A hint whose fit (1 - relative error of the adapted student map) stays below this has not learned the teacher map.
+#: A hint whose fit (1 - MSE / Var of the teacher map, mean over a run) stays below this has not learned that map.
 POOR_HINT_FIT = 0.1
 
 

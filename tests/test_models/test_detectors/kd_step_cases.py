@@ -117,6 +117,7 @@ def digest_mismatches(step: dict, expected: dict, rename: Callable[[str], str] =
     grads = {rename(key): torch.tensor(value, dtype=torch.float64) for key, value in expected['grads'].items()}
     if sorted(step['grads']) != sorted(grads):
         return problems + [f'gradients of {sorted(set(step["grads"]) ^ set(grads))} on one side only']
+
     def rms(key: str) -> float:
         return math.sqrt(float(grads[key][2]) / step['grads'][key].numel())
     floor = GRAD_FLOOR * max(rms(key) for key in grads)
