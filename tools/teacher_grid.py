@@ -10,7 +10,7 @@ after that fraction of the iterations, against full distillation and the student
 teacher with the distilled mAP, the paired gain with its 95 % interval over seeds, per-seed gains, the gap to
 the teacher closed and the paper's PASCAL numbers beside; then "larger teacher against the next smaller" and
 the extra arms' comparisons), ``teacher_grid.json`` and ``teacher_grid.png`` (gain against teacher mAP) into
-``--work-dir``. Resumable (``--resume``).
+``--work-dir``. Resumable (``--resume``); one grid at a time in a work dir (a second is refused).
 
     python tools/make_synthetic_data.py --out data/synthetic --num-train 200 --num-val 500 --formats coco
     python tools/teacher_grid.py --seeds 0 1 2 --jobs 2 --work-dir work_dirs/teacher_grid \\
@@ -25,6 +25,7 @@ import argparse
 import os.path as osp
 
 from det_kd.experiments.teacher_grid import parse_model, run_grid
+from det_kd.utils.work_dir_lock import WorkDirBusy
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -104,7 +105,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     try:
         run_grid(parse_args())
-    except ValueError as error:
+    except (ValueError, WorkDirBusy) as error:
         raise SystemExit(f'teacher_grid: {error}') from None
 
 

@@ -29,6 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.config import Config
 
 from ..benchmark.environment import describe_machine, load_average, machine_info
+from ..utils.work_dir_lock import work_dir_lock
 from .comparison import Arm, paired_comparison, run_arms
 from .gain import BOOTSTRAP_METRIC, format_gap_closed, format_interval, format_per_seed
 from .results import format_latency, mean_std, metric_percent, took_minutes
@@ -408,7 +409,17 @@ def grid_plot(record: dict, pairs, path: str) -> None:
 
 def run_grid(args: argparse.Namespace) -> dict:
     """Runs the grid ``tools/teacher_grid.py``'s ``args`` describe and writes ``teacher_grid.md``, ``.json``
-    and ``.png`` into the work dir; returns the record."""
+    and ``.png`` into the work dir, which it holds meanwhile (a second grid there is refused:
+    :func:`~det_kd.utils.work_dir_lock.work_dir_lock`); returns the record.
+
+    Raises:
+        WorkDirBusy: Another process holds the work dir.
+    """
+    with work_dir_lock(osp.abspath(args.work_dir), 'tools/teacher_grid.py'):
+        return _run_grid(args)
+
+
+def _run_grid(args: argparse.Namespace) -> dict:
     start, load_before = time.time(), load_average()
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)

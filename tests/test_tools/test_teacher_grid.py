@@ -173,3 +173,14 @@ def test_grid_with_an_assistant_chain_end_to_end(workspace, teacher_checkpoint):
     assert record['latency']['Tucker']['params'] == record['params']['Tucker']
     assert (work_dir / 'teacher_grid.png').stat().st_size > 0 and '| AlexNet | - (alone) |' in out
     assert set(record['diagnostics']) <= {'Tucker_from_VGG16', 'AlexNet_from_VGG16', 'Tucker_from_AlexNet_from_VGG16'}
+
+
+def test_a_second_grid_in_a_held_work_dir_is_refused_naming_the_first(tmp_path):
+    from det_kd.utils.work_dir_lock import work_dir_lock
+
+    work_dir = tmp_path / 'grid'
+    with work_dir_lock(str(work_dir), 'tools/teacher_grid.py'):  # as a running grid holds it
+        out = run_tool('teacher_grid.py', ['--seeds', '0', '--work-dir', str(work_dir), '--no-progress'],
+                       cwd=tmp_path, returncode=1)
+    assert f'teacher_grid: {work_dir} is in use by tools/teacher_grid.py (pid' in out
+    assert sorted(p.name for p in work_dir.iterdir()) == ['.det_kd.lock']  # nothing was started there
