@@ -10,7 +10,8 @@ after that fraction of the iterations, against full distillation and the student
 teacher with the distilled mAP, the paired gain with its 95 % interval over seeds, per-seed gains, the gap to
 the teacher closed and the paper's PASCAL numbers beside; then "larger teacher against the next smaller" and
 the extra arms' comparisons; what each teacher gives, from the distilled runs' diagnostics),
-``teacher_grid.json`` and ``teacher_grid.png`` (gain against teacher mAP) into ``--work-dir``. Resumable (``--resume``); one grid at a time in a work dir (a second is refused).
+``teacher_grid.json`` and ``teacher_grid.png`` (gain against teacher mAP) into ``--work-dir``. Resumable
+(``--resume``); one grid at a time in a work dir (a second is refused).
 
     python tools/make_synthetic_data.py --out data/synthetic --num-train 200 --num-val 500 --formats coco
     python tools/teacher_grid.py --seeds 0 1 2 --jobs 2 --work-dir work_dirs/teacher_grid \\
