@@ -14,7 +14,7 @@ import os
 import os.path as osp
 import time
 from contextlib import ExitStack, contextmanager
-from typing import Dict, Iterator, List, Optional, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from mmengine.config import Config
 
@@ -294,13 +294,10 @@ def _run_demo(args: argparse.Namespace, data: Optional[tuple]) -> None:
             print(f'[demo] warning: {line}')
     teacher_terms = ''
     if args.teacher_checkpoint:  # a trained teacher, possibly of another architecture: its classes, its terms
-        sources, teacher_terms, unchecked = given_teacher_sources(args, methods, sources, dataset)
-        from .own_teacher import input_size_note
-        size_note = input_size_note(args.teacher, tuple(args.img_size) if dataset is None else
-                                    timing_image_size(dataset, input_size), input_size)
-        notes += [note for note in (unchecked, size_note) if note]
-        if size_note:
-            print(f'[demo] warning: {size_note}')
+        sources, teacher_terms, teacher_notes = given_teacher_sources(args, methods, sources, dataset, input_size)
+        notes += teacher_notes
+        for note in teacher_notes:
+            print(f'[demo] warning: {note}')
         print('[demo] distillation terms for the given teacher:\n' + teacher_terms)
 
     first_teacher = args.teacher_checkpoint or osp.join(work_dir, f'seed{args.seeds[0]}', 'teacher',
@@ -404,21 +401,24 @@ def _run_demo(args: argparse.Namespace, data: Optional[tuple]) -> None:
 
 
 def given_teacher_sources(args: argparse.Namespace, methods: List[DemoMethod], sources: Dict[str, Union[str, Config]],
-                          dataset):
+                          dataset, input_size) -> Tuple[Dict[str, Union[str, Config]], str, List[str]]:
     """For ``--teacher-checkpoint``: refuses a checkpoint trained on other classes than the data's (or another
     order), and matches every method's terms to the teacher's architecture
     (:func:`~.own_teacher.methods_for_teacher`). Returns the sources with the matched method configs, the
-    markdown saying which terms are used and why, and a note when the checkpoint records no classes."""
+    markdown saying which terms are used and why, and the notes for ``results.md``: a checkpoint that records no
+    classes, a teacher config that feeds its model another size than ``input_size``."""
     from det_kd.models.distillation.class_names import config_classes
 
-    from .own_teacher import check_teacher_classes, methods_for_teacher
+    from .own_teacher import check_teacher_classes, input_size_note, methods_for_teacher
 
     classes = dataset.classes if dataset is not None else config_classes(args.student)
     unchecked = check_teacher_classes(args.teacher_checkpoint, classes) if classes else (
         f'the classes of {args.student} are unknown: the teacher\'s could not be checked')
+    image_size = tuple(args.img_size) if dataset is None else timing_image_size(dataset, input_size)
+    size_note = input_size_note(args.teacher, image_size, input_size)
     matched, described = methods_for_teacher(args.teacher, args.student,
                                              {m.role: (m.label, sources[m.role]) for m in methods})
-    return dict(sources, **matched), described, unchecked
+    return dict(sources, **matched), described, [note for note in (unchecked, size_note) if note]
 
 
 def cost_role(role: str) -> str:
