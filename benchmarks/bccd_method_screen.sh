@@ -9,7 +9,7 @@
 # WORK_DIR gets data/BCCD (a link), teacher/ and screen/ (the demo: results.md ranks the methods). One thread
 # (OMP_NUM_THREADS=1): run it beside other one-thread jobs. Log: WORK_DIR/screen.log. METHODS="..." screens
 # other methods (names or distillation configs of the pair, e.g. the issue #32 methods:
-# METHODS="paper configs/bccd/fgd_alexnet-w0.25-vgg16-w0.25_bccd.py ...", see configs/bccd/README.md).
+# METHODS="paper configs/demo/fgd_alexnet-w0.25-vgg16-w0.25_demo.py ...", see configs/bccd/README.md).
 set -euo pipefail
 REPO=${REPO:-$(cd "$(dirname "$0")/.." && pwd)}
 WORK=$(realpath -m "${1:?work directory}"); BCCD=$(realpath "${2:-$REPO/../shared/data/bccd}")

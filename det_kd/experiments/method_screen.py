@@ -74,8 +74,15 @@ def demo_methods(kd_config: str, names: Optional[Sequence[str]], epochs: int) ->
     roles = [role_of(label) for label in labels]
     if repeated or len(set(roles)) < len(roles):
         raise ValueError(f'--methods names a method twice: {repeated or roles}')
-    return [DemoMethod(role, label, column_config(kd_config, column, epochs))
-            for role, label, column in zip(roles, labels, columns)]
+    methods = []
+    for role, label, column in zip(roles, labels, columns):
+        try:
+            methods.append(DemoMethod(role, label, column_config(kd_config, column, epochs)))
+        except ValueError as error:  # e.g. the pair's config for tools/train.py on one dataset (configs/bccd/)
+            raise ValueError(f'{error}. The demo sets the data and classes itself, so a method config of the demo '
+                             f'is built on its --kd config ({kd_config}), as configs/demo/'
+                             'fgd_alexnet-w0.25-vgg16-w0.25_demo.py is') from None
+    return methods
 
 
 def ranking(gains: Dict[str, dict], metric: str) -> List[str]:

@@ -40,6 +40,19 @@ def test_methods_are_built_from_the_demos_distillation_config():
         demo_methods(KD, [other_pair], 24)
 
 
+def test_the_field_methods_demo_configs_are_of_the_demos_pair():
+    methods = ['fgd', 'mgd', 'fbkd', 'dist', 'defeat']
+    built = demo_methods(KD, [osp.join(REPO, 'configs', 'demo', f'{m}_alexnet-w0.25-vgg16-w0.25_demo.py')
+                              for m in methods], 24)
+    assert [m.role for m in built] == [f'distilled-{m}-alexnet-w0-25-vgg16-w0-25-demo' for m in methods]
+    assert [[t['type'] for t in m.config.model.distill.terms] for m in built] == [
+        ['FGDTerm'], ['MGDTerm'], ['FBKDTerm'], ['DISTTerm'], ['DeFeatFeatureTerm', 'DeFeatRoITerm']]
+    # the same method for tools/train.py on BCCD: other data and classes, refused with where the demo's are
+    bccd = osp.join(REPO, 'configs', 'bccd', 'fgd_alexnet-w0.25-vgg16-w0.25_bccd.py')
+    with pytest.raises(ValueError, match=r'differs .*built on its --kd config .*configs/demo/fgd_alexnet'):
+        demo_methods(KD, [bccd], 24)
+
+
 def test_ranking_and_whether_the_lead_is_resolved_by_hand():
     baseline = {0: 10.0, 1: 12.0, 2: 11.0}
     distilled = dict(A={0: 14.0, 1: 15.0, 2: 13.0},  # gains 4, 3, 2
