@@ -5,6 +5,7 @@ import sys
 from typing import List, Optional
 
 import mmdet
+import torch
 
 
 def mmdet_tool_path(name: str) -> str:
@@ -44,3 +45,24 @@ def run_mmdet_tool(name: str, argv: Optional[List[str]] = None) -> None:
     path = mmdet_tool_path(name)
     sys.argv = [path] + list(sys.argv[1:] if argv is None else argv)
     runpy.run_path(path, run_name='__main__')
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        end_process_group()
+
+
+#: The work of :func:`end_process_group`'s barrier, held until the interpreter frees it at exit.
+_FINAL_BARRIER: list = []
+
+
+def end_process_group() -> None:
+    """Waits at a barrier for every rank's collectives and keeps the barrier's work to the end of the process.
+
+    Without this a two-process gloo run on the CPU could abort at exit after its work was done (about 1 run in 6
+    here, and torchrun then fails the whole run): a gloo worker thread freed the last finished collective (a
+    broadcast) after the interpreter had begun to shut down; freeing its tensors takes the GIL, which a thread may
+    no longer take then, so the thread exits through a destructor and the process aborts ('terminate called
+    without an active exception'). The barrier holds every collective still in flight when it is queued; with
+    the barrier's work kept here, they are freed last, by the main thread.
+    """
+    work = torch.distributed.barrier(async_op=True)
+    work.wait()
+    _FINAL_BARRIER.append(work)

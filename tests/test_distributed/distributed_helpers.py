@@ -94,6 +94,27 @@ class TrainRun:
         return text
 
 
+def dist_train(config: str, work_dir: str, cwd: str, *args: str) -> str:
+    """``bash tools/dist_train.sh CONFIG 2 --work-dir WORK_DIR *args`` on gloo, as a user runs it; returns its
+    output. On another exit code than 0 the test fails with the output's error lines (a child's traceback,
+    torchrun's summary of the failed rank and its exit code) and its end; the whole output is kept in
+    ``WORK_DIR.log``."""
+    proc = subprocess.run(
+        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), config, '2', '--work-dir', work_dir, *args,
+         '--cfg-options', 'env_cfg.dist_cfg.backend=gloo'],
+        cwd=cwd, env=tool_env(PORT=str(free_port())), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        timeout=600)
+    with open(work_dir + '.log', 'w') as log:
+        log.write(proc.stdout)
+    if proc.returncode != 0:
+        lines = proc.stdout.splitlines()
+        errors = [line for line in lines if any(word in line for word in (
+            'Error', 'error', 'Traceback', 'exitcode', 'Signal', 'signal', 'rank', 'Killed', 'core dumped'))]
+        raise AssertionError(f'dist_train.sh exited with {proc.returncode} (whole output: {work_dir}.log); '
+                             f'its error lines:\n' + '\n'.join(errors[-60:]) + f'\n... its end:\n{proc.stdout[-4000:]}')
+    return proc.stdout
+
+
 def free_port() -> int:
     """A TCP port free on this machine now (for the rendezvous of ``tools/dist_train.sh``)."""
     with socket.socket() as sock:

@@ -1,10 +1,9 @@
 """Two-process DDP training on the CPU (gloo) through ``tools/dist_train.sh``, as a user runs it."""
 import os.path as osp
-import subprocess
 
 import torch
 from distributed_helpers import data_root  # noqa: F401  (fixture)
-from distributed_helpers import REPO, free_port, tool_env, write_kd_config
+from distributed_helpers import dist_train, write_kd_config
 
 ITERS_PER_RANK = 3  # 6 images, 2 ranks, 1 image per rank and iteration
 
@@ -20,13 +19,8 @@ def test_two_process_distillation_keeps_ranks_identical_and_teacher_outside_ddp(
         train_dataloader=dict(batch_size=1),
         default_hooks=dict(logger=dict(interval=1), rng_state=dict(type='RNGStateHook')))
     work_dir = str(tmp_path / 'work')
-    proc = subprocess.run(
-        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), config, '2', '--work-dir', work_dir,
-         '--cfg-options', 'env_cfg.dist_cfg.backend=gloo'],
-        cwd=data_root, env=tool_env(PORT=str(free_port())), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, timeout=600)
-    assert proc.returncode == 0, f'dist_train.sh failed:\n{proc.stdout[-6000:]}'
-    assert 'loss_rcn_kd_cls' in proc.stdout
+    output = dist_train(config, work_dir, data_root)
+    assert 'loss_rcn_kd_cls' in output
 
     ranks = [torch.load(osp.join(probe_dir, f'rank{r}.pth'), weights_only=True) for r in range(2)]
     for rank, probe in enumerate(ranks):

@@ -2,11 +2,10 @@
 uninterrupted one (the RatioSampler's batches depend only on the seed and the epoch)."""
 import os.path as osp
 import shutil
-import subprocess
 
 import pytest
 from distributed_helpers import data_root  # noqa: F401  (fixture)
-from distributed_helpers import REPO, TrainRun, differing_keys, free_port, load_state_dict, tool_env
+from distributed_helpers import REPO, TrainRun, differing_keys, dist_train, load_state_dict
 
 from det_kd.datasets.unlabeled_images import list_images
 from det_kd.models.distillation.teacher_results import write_teacher_results
@@ -48,14 +47,9 @@ def _config(path: str, results: str, epochs: int) -> str:
 def test_two_processes_split_the_mixed_batches(mixed, tmp_path):
     root, results = mixed
     config = _config(str(tmp_path / 'ddp.py'), results, epochs=1)
-    proc = subprocess.run(
-        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), config, '2', '--work-dir', str(tmp_path / 'work'),
-         '--cfg-options', 'env_cfg.dist_cfg.backend=gloo'],
-        cwd=root, env=tool_env(PORT=str(free_port())), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        timeout=600)
-    assert proc.returncode == 0, f'dist_train.sh failed:\n{proc.stdout[-6000:]}'
+    output = dist_train(config, str(tmp_path / 'work'), root)
     # 6 labeled images, 1 per batch of 5: 6 batches, 3 per process
-    assert 'Epoch(train) [1][3/3]' in proc.stdout and 'loss_rcn_kd_cls' in proc.stdout
+    assert 'Epoch(train) [1][3/3]' in output and 'loss_rcn_kd_cls' in output
     assert osp.isfile(str(tmp_path / 'work' / 'epoch_1.pth'))
 
 
