@@ -1,9 +1,12 @@
 """Runs the repo's training and testing tools as logged subprocesses with a progress bar."""
+import ctypes
+import functools
 import glob
 import json
 import os
 import os.path as osp
 import re
+import signal
 import subprocess
 import sys
 from typing import Dict, List, Optional, Sequence
@@ -39,6 +42,19 @@ def evaluation_progress(line: str) -> Optional[tuple]:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+_LIBC = ctypes.CDLL(None) if sys.platform.startswith('linux') else None
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _end_with_parent(parent: int) -> None:
+    """In the child between fork and exec (Linux): the kernel sends it SIGTERM when the thread that started it
+    ends, so an experiment that is stopped (killed, or its terminal closed) does not leave its tool training on
+    in a run folder that the resumed experiment then trains in as well; if ``parent`` already ended, now."""
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def run_tool(tool: str, args: Sequence[str], log_path: str, desc: str, cwd: str, max_epochs: int = 0,
              show_progress: bool = True, env: Optional[Dict[str, str]] = None) -> None:
     """Runs ``tools/<tool>`` with ``args`` in ``cwd``; output goes to ``log_path``.
@@ -57,13 +73,17 @@ def run_tool(tool: str, args: Sequence[str], log_path: str, desc: str, cwd: str,
 
     Raises:
         StageError: If the tool exits with a non-zero status.
+
+    On Linux the tool ends with the thread that runs this (it gets SIGTERM): stopping an experiment stops its runs.
     """
     os.makedirs(osp.dirname(osp.abspath(log_path)), exist_ok=True)
     cmd = [sys.executable, osp.join(REPO, 'tools', tool), *args]
     bar = tqdm(total=None, desc=desc, unit='it', disable=not show_progress, dynamic_ncols=True, leave=True)
     tool_env = dict(os.environ, PYTHONUNBUFFERED='1', **(env or {}))
+    ends_with_this_process = functools.partial(_end_with_parent, os.getpid()) if _LIBC else None
     with open(log_path, 'w') as log, subprocess.Popen(cmd, cwd=cwd, env=tool_env, stdout=subprocess.PIPE,
-                                                      stderr=subprocess.STDOUT, text=True) as proc:
+                                                      stderr=subprocess.STDOUT, text=True,
+                                                      preexec_fn=ends_with_this_process) as proc:
         log.write('$ ' + ' '.join(cmd) + '\n')
         for line in proc.stdout:
             log.write(line)
