@@ -177,15 +177,17 @@ def test_non_local_block_equals_loops(shape, reduction, stride):
         assert torch.allclose(block(x).double(), expected_nonlocal(block, x), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize('reduction, stride', [(4, 8), (2, 2)])
-def test_non_local_block_matches_mmcv_non_local2d_built_as_mmrazors_connector(reduction, stride):
-    """MMRazor's NonLocal2dMaxpoolNstride: MMCV's dot-product NonLocal2d with a BN after conv_out and max-pooled
-    g / phi; the same weights give the same output (train mode, batch statistics) and the same gradients."""
+@pytest.mark.parametrize('reduction, connector_stride', [(4, 8), (2, 2)])
+def test_non_local_block_matches_mmrazors_connector_built_on_mmcv_non_local2d(reduction, connector_stride):
+    """MMRazor's NonLocal2dMaxpoolNstride: MMCV's dot-product NonLocal2d with a BN after conv_out, built with
+    ``sub_sample=True`` (g / phi max-pooled by 2) and g / phi wrapped in ``MaxPool2d(maxpool_stride)`` again: our
+    block with twice that window, with the same weights, gives the same output (train mode, batch statistics) and
+    the same gradients."""
     from mmcv.cnn import NonLocal2d
     torch.manual_seed(0)
     reference = NonLocal2d(16, reduction=reduction, mode='dot_product', conv_cfg=dict(type='Conv2d'),
-                           norm_cfg=dict(type='BN'), sub_sample=False, zeros_init=True)
-    ours = NonLocalBlock(16, reduction, stride)
+                           norm_cfg=dict(type='BN'), sub_sample=True, zeros_init=True)
+    ours = NonLocalBlock(16, reduction, 2 * connector_stride)
     assert float(reference.conv_out.norm.weight.abs().sum()) == 0.0 == float(ours.norm.weight.abs().sum())
     assert ours.conv_out.bias is None and reference.conv_out.conv.bias is None
     for name in ('theta', 'phi', 'g'):  # MMCV's normal_init(std=0.01), zero bias
@@ -196,14 +198,14 @@ def test_non_local_block_matches_mmcv_non_local2d_built_as_mmrazors_connector(re
         reference.conv_out.norm.bias.normal_()
     ours.load_state_dict({
         'theta.weight': reference.theta.conv.weight, 'theta.bias': reference.theta.conv.bias,
-        'phi.weight': reference.phi.conv.weight, 'phi.bias': reference.phi.conv.bias,
-        'g.weight': reference.g.conv.weight, 'g.bias': reference.g.conv.bias,
+        'phi.weight': reference.phi[0].conv.weight, 'phi.bias': reference.phi[0].conv.bias,
+        'g.weight': reference.g[0].conv.weight, 'g.bias': reference.g[0].conv.bias,
         'conv_out.weight': reference.conv_out.conv.weight, **{
             f'norm.{key}': value for key, value in reference.conv_out.norm.state_dict().items()}})
-    pool = torch.nn.MaxPool2d(kernel_size=(stride, stride))
+    pool = torch.nn.MaxPool2d(kernel_size=(connector_stride, connector_stride))  # fbkd_connector.py lines 61-69
     reference.g = torch.nn.Sequential(reference.g, pool)
     reference.phi = torch.nn.Sequential(reference.phi, pool)
-    x = torch.randn(2, 16, 16, 24, requires_grad=True)
+    x = torch.randn(2, 16, 35, 50, requires_grad=True)  # not a multiple of the windows: the floors agree
     expected = reference(x)
     got = ours(x)
     assert torch.allclose(got, expected, rtol=1e-5, atol=1e-6)
@@ -334,7 +336,7 @@ def test_fpn_pair_config_steps_with_the_term_on_p2_to_p5(method, key):
     assert [pair['student'] for pair in term.pairs] == [0, 1, 2, 3] == [pair['teacher'] for pair in term.pairs]
     assert all(isinstance(adapter.conv, torch.nn.Identity) for adapter in term.adapters)  # 64 channels both sides
     if method == 'fbkd':
-        assert (term.reductions, term.strides) == ([4, 4, 2, 2], [8, 4, 2, 2])
+        assert (term.reductions, term.strides) == ([4, 4, 2, 2], [16, 8, 4, 4])  # MMRazor's 8, 4, 2, 2 pooled after 2
     else:
         assert (term.alpha_mgd, term.lambda_mgd) == (5e-7, 0.45)
     losses = demo_step_losses(model)

@@ -28,10 +28,11 @@ class NonLocalBlock(nn.Module):
     Args:
         channels (int): Input (and output) channels.
         reduction (int): ``channels // reduction`` inner channels (at least 1). Defaults to 2.
-        stride (int): Max-pooling window and stride of the keys and values (1: none). Defaults to 2.
+        stride (int): Max-pooling window and stride of the keys and values (1: none). Defaults to 4 (MMRazor's
+            connector default: see :class:`FBKDTerm`'s ``maxpool_stride``).
     """
 
-    def __init__(self, channels: int, reduction: int = 2, stride: int = 2) -> None:
+    def __init__(self, channels: int, reduction: int = 2, stride: int = 4) -> None:
         super().__init__()
         self.stride = int(stride)
         inner = max(channels // int(reduction), 1)
@@ -130,8 +131,14 @@ class FBKDTerm(FeatureDistillationTerm):
         reduction (int | list[int]): Non-local inner channels ``C // reduction``, one for all pairs or one per
             pair. Defaults to 2 (the connectors' default, line 105); MMRazor's FPN config gives 4, 4, 2, 2 on
             P2-P5 (config lines 38-85: ``reduction=4`` at lines 41 and 55, the default on P4, P5).
-        maxpool_stride (int | list[int]): Non-local key / value pooling, one or one per pair. Defaults to 2
-            (line 110); the FPN config gives 8, 4, 2, 2 on P2-P5 (lines 44 and 58, the default on P4, P5).
+        maxpool_stride (int | list[int]): The non-local keys' and values' max-pooling window, one or one per
+            pair: the window MMRazor's connector pools over in effect, twice its ``maxpool_stride``: its
+            ``NonLocal2dMaxpoolNstride`` passes ``sub_sample=True`` to MMCV's ``NonLocal2d``, which max-pools
+            :math:`\phi, g` by 2, and wraps them in ``MaxPool2d(maxpool_stride)`` again (fbkd_connector.py lines
+            61-69; MMRazor pooled once before 2022-08-26, its released FBKD checkpoint is from 2022-08-30). Two
+            non-overlapping poolings by 2 and s are one by 2s (``floor(floor(H / 2) / s) = floor(H / 2s)``).
+            Defaults to 4 (the connector's 2, line 110); the FPN config's 8, 4, 2, 2 on P2-P5 (lines 44 and 58,
+            the default on P4, P5) are 16, 8, 4, 4 here.
         channel_mask (bool): Weigh the feature loss by the channel attention too (the paper's formula; needs equal
             channels). Defaults to False (the code).
         name (str): Defaults to ``'fbkd'``.
@@ -144,7 +151,7 @@ class FBKDTerm(FeatureDistillationTerm):
     def __init__(self, pairs: Sequence[dict], feature_weight: float = 7e-5, channel_weight: float = 4e-3,
                  spatial_weight: float = 4e-3, nonlocal_weight: float = 7e-5, loss_weight: float = 1.0,
                  spatial_T: float = 0.5, channel_T: float = 0.5, reduction: Union[int, Sequence[int]] = 2,
-                 maxpool_stride: Union[int, Sequence[int]] = 2, channel_mask: bool = False,
+                 maxpool_stride: Union[int, Sequence[int]] = 4, channel_mask: bool = False,
                  name: Optional[str] = None) -> None:
         super().__init__(pairs, name)
         for index, pair in enumerate(self.pairs):
