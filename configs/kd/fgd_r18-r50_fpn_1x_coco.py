@@ -1,7 +1,7 @@
 # ResNet-18 + FPN student, ResNet-50 + FPN teacher on COCO (./kd_r18-r50_fpn_1x_coco.py) with FGD (focal and
 # global distillation, Yang et al., CVPR 2022) on P2-P5, the levels the reference distils (neck.fpn_convs.0-3;
-# 256 channels on both sides: no adapter), with the reference's Faster R-CNN R101 -> R50 weights (COCO 38.4 ->
-# 42.0 there); the paper's terms off.
+# 256 channels on both sides: no adapter), with the weights of the reference's Faster R-CNN R101 -> R50 config
+# (its README's Faster R-CNN R50 student: COCO 38.4 -> 42.0, teacher not named there); the paper's terms off.
 _base_ = './kd_r18-r50_fpn_1x_coco.py'
 
 model = dict(

@@ -40,7 +40,12 @@ class FGDTerm(FeatureDistillationTerm):
     - the channel alignment is the term's adapter (the reference's ``align`` 1x1 conv, built only when the
       channels differ, is exactly ``default_adapter=None``);
     - ``align='centre'`` pairs are refused (FGD's attention and context are softmaxes over every cell of the
-      map).
+      map);
+    - the student starts from its own initialisation: the reference's Faster R-CNN config sets
+      ``init_student = True`` (copy the teacher's weights into the student's layers of the same shape: neck
+      outputs, RPN, RoI head), which its README says MMDetection >= 2.12 overwrites in ``init_weights()`` unless
+      patched, so it is unclear whether its published numbers had it; det_kd has no such option (a student can
+      start from any checkpoint with ``load_from``).
 
     Args:
         pairs (list[dict]): As ``distill.hints``; a pair without ``adapter`` gets none between equal channel
