@@ -25,7 +25,9 @@ METHODS=(PKD-batch)
 for method in fgd mgd fbkd dist defeat; do METHODS+=("configs/kd/${method}_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py"); done
 # the columns of benchmarks/results/ablation_fpn_synthetic.md, rerun beside them (a rerun baseline differs from
 # the recorded one by a few tenths: runs are not bit-reproducible across machines, so columns are not mixed)
-METHODS+=("all three" CWD PKD AT ${EXTRA_COLUMNS:-})
+METHODS+=("all three" CWD PKD AT)
+# the best feature term with the paper's head terms (FGD led the feature terms at seed 0), then any EXTRA_COLUMNS
+METHODS+=(configs/kd/fgd-paper-heads_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py ${EXTRA_COLUMNS:-})
 # the heterogeneous pair: a RetinaNet R50-w0.25 + FPN teacher, the same student and baselines
 RETINA_KD=configs/kd/pkd_r18-w0.25-retinanet-r50-w0.25_fpn_12e_synthetic-coco.py
 HETERO=("$RETINA_KD" configs/kd/fgd_r18-w0.25-retinanet-r50-w0.25_fpn_12e_synthetic-coco.py)
