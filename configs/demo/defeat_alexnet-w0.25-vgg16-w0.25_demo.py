@@ -10,5 +10,8 @@ _base_ = './kd_alexnet-w0.25-vgg16-w0.25_hint10-centre_demo.py'
 model = dict(
     distill=dict(
         loss_hint=None, rpn_cls=None, rpn_reg=None, rcn_cls=None, rcn_reg=None,
-        terms=[dict(type='DeFeatFeatureTerm', level_strides=(16, ), pairs=[dict(student=0, teacher=0, align='centre')]),
-               dict(type='DeFeatRoITerm')]))
+        terms=[
+            dict(type='DeFeatFeatureTerm', obj_weight=3.0, bg_weight=12.0, level_strides=(16, ),
+                 pairs=[dict(student=0, teacher=0, align='centre')]),
+            dict(type='DeFeatRoITerm', obj_weight=2.0, bg_weight=2.0, T_obj=1.0, T_bg=1.0),
+        ]))

@@ -8,4 +8,4 @@ _base_ = './kd_alexnet-w0.25-vgg16-w0.25_hint10-centre_demo.py'
 model = dict(
     distill=dict(
         loss_hint=None, rpn_cls=None, rpn_reg=None, rcn_cls=None, rcn_reg=None,
-        terms=[dict(type='DISTTerm')]))
+        terms=[dict(type='DISTTerm', loss_weight=1.0, tau=1.0, inter_weight=1.0, intra_weight=1.0)]))
