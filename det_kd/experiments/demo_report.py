@@ -22,6 +22,8 @@ def _diagnostics_files(work_dir: str, seeds, role: str, since: float) -> List[Tu
 
 #: A distillation term above this share of the backbone's gradient (mean over a run) drowns the detection losses.
 DOMINANT_SHARE = 0.5
+#: Distillation terms below this share of the backbone's gradient together (mean over a run) barely distil.
+WEAK_SHARE = 0.05
 #: A hint whose fit (1 - MSE / Var of the teacher map, mean over a run) stays below this has not learned that map.
 POOR_HINT_FIT = 0.1
 
@@ -31,7 +33,8 @@ def lost_method_advice(work_dir: str, seeds, methods: List[DemoMethod], gains: D
     """Markdown: for every method whose mean VOC07 gain is below 0, what its runs' diagnostics (means over seeds
     of ``DistillationDiagnosticsHook``'s summaries) point at: a teacher less right than the student on the
     student's positive RoIs or anchors (its head terms teach a worse answer than the labels), a term that takes
-    most of the backbone's gradient, a hint that does not fit; and what to change. Empty when none lost."""
+    most of the backbone's gradient, terms that together take almost none of it, a hint that does not fit; and
+    what to change. Empty when none lost."""
     parts = []
     for method in methods:
         record = gains[method.role]['metrics'].get(BOOTSTRAP_METRIC)
@@ -61,6 +64,12 @@ def lost_method_advice(work_dir: str, seeds, methods: List[DemoMethod], gains: D
             if term not in ('hard', 'total') and share > DOMINANT_SHARE:
                 causes.append(f'loss_{term} takes {share:.0%} of the backbone\'s gradient (the detection losses '
                               f'{hard or 0:.0%}): lower its `loss_weight` (2-4x)')
+        distilling = {term: share for term, share in shares.items() if term not in ('hard', 'total')}
+        if distilling and sum(distilling.values()) < WEAK_SHARE:
+            causes.append(f'its terms ({", ".join("loss_" + term for term in distilling)}) carry '
+                          f'{sum(distilling.values()):.1%} of the backbone\'s gradient together (the detection '
+                          f'losses {hard or 0:.0%}): at these weights it barely distils this pair; raise their '
+                          'weights (e.g. 10x) and screen it again on other seeds')
         for key, fit in quantities.items():
             if key.startswith('hint/') and key.endswith('/fit') and fit < POOR_HINT_FIT:
                 causes.append(f'hint {key.split("/")[1]} fits the teacher map poorly (fit {fit:.2f}): another pair '

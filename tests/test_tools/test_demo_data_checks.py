@@ -178,9 +178,13 @@ def test_a_method_that_lost_is_explained_from_its_diagnostics(tmp_path):
     from det_kd.experiments.method_screen import DemoMethod
 
     methods = [DemoMethod('distilled-paper', 'paper', 'x.py'), DemoMethod('distilled-cwd', 'CWD', 'y.py'),
-               DemoMethod('distilled-at', 'AT', 'z.py'), DemoMethod('distilled-pkd', 'PKD', 'w.py')]
+               DemoMethod('distilled-at', 'AT', 'z.py'), DemoMethod('distilled-pkd', 'PKD', 'w.py'),
+               DemoMethod('distilled-fgd', 'FGD', 'v.py')]
     gains = {role: dict(metrics={BOOTSTRAP_METRIC: dict(mean=mean)}) for role, mean in (
-        ('distilled-paper', -4.0), ('distilled-cwd', 2.0), ('distilled-at', -0.5), ('distilled-pkd', -1.0))}
+        ('distilled-paper', -4.0), ('distilled-cwd', 2.0), ('distilled-at', -0.5), ('distilled-pkd', -1.0),
+        ('distilled-fgd', -0.1))}
+    _diagnostics(tmp_path / 'seed0' / 'distilled-fgd', {  # 1.2 % + 0.6 % of the gradient: too weak to act
+        'grad/hard/backbone_share': 1.0, 'grad/fgd/backbone_share': 0.012, 'grad/fgd_global/backbone_share': 0.006})
     for seed, teacher_acc in ((0, 0.06), (1, 0.08)):  # the teacher right on 7 % of the RoIs, the student on 50 %
         _diagnostics(tmp_path / f'seed{seed}' / 'distilled-paper', {
             'rcn/teacher/pos_acc': teacher_acc, 'rcn/student/pos_acc': 0.5, 'rpn/teacher/pos_fg_prob': 0.9,
@@ -190,7 +194,7 @@ def test_a_method_that_lost_is_explained_from_its_diagnostics(tmp_path):
     text = lost_method_advice(str(tmp_path), [0, 1], methods, gains, since=0.0)
     lines = text.strip().splitlines()
     assert lines[0] == '## Why a method lost (from its diagnostics)'
-    paper, at, pkd = lines[2:]
+    paper, at, pkd, fgd = lines[2:]
     assert paper.startswith('- **paper** (-4.0, 2 run(s))')
     assert "classifies 7% of the student's positive RoIs right (the student 50%)" in paper
     assert '`rcn_cls=None, rcn_reg=None`' in paper and 'rpn_cls' not in paper  # its RPN side is better
@@ -198,5 +202,8 @@ def test_a_method_that_lost_is_explained_from_its_diagnostics(tmp_path):
     assert 'loss_rcn_kd_cls' not in paper and 'hint 0 fits the teacher map poorly (fit 0.05)' in paper
     assert at.startswith('- **AT** (-0.5, 1 run(s))') and 'no single cause' in at
     assert pkd.startswith('- **PKD** (-1.0)') and 'no diagnostics were recorded' in pkd
+    assert ("its terms (loss_fgd, loss_fgd_global) carry 1.8% of the backbone's gradient together (the detection "
+            'losses 100%): at these weights it barely distils this pair; raise their weights') in fgd
+    assert 'barely distils' not in paper + at  # 98 % and 20 %
     assert 'CWD' not in text
     assert lost_method_advice(str(tmp_path), [0, 1], methods[1:2], gains, since=0.0) == ''
