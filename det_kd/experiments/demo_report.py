@@ -67,7 +67,7 @@ def lost_method_advice(work_dir: str, seeds, methods: List[DemoMethod], gains: D
         distilling = {term: share for term, share in shares.items() if term not in ('hard', 'total')}
         if distilling and sum(distilling.values()) < WEAK_SHARE:
             causes.append(f'its terms ({", ".join("loss_" + term for term in distilling)}) carry '
-                          f'{sum(distilling.values()):.1%} of the backbone\'s gradient together (the detection '
+                          f'{100 * sum(distilling.values()):.2g}% of the backbone\'s gradient together (the detection '
                           f'losses {hard or 0:.0%}): at these weights it barely distils this pair; raise their '
                           'weights (e.g. 10x) and screen it again on other seeds')
         for key, fit in quantities.items():
