@@ -60,11 +60,11 @@ def lost_method_advice(work_dir: str, seeds, methods: List[DemoMethod], gains: D
         hard = mean('grad/hard/backbone_share')
         shares = {key.split('/')[1]: value for key, value in quantities.items()
                   if key.startswith('grad/') and key.endswith('/backbone_share') and key.count('/') == 2}
-        for term, share in shares.items():
-            if term not in ('hard', 'total') and share > DOMINANT_SHARE:
+        distilling = {term: share for term, share in shares.items() if term not in ('hard', 'total')}
+        for term, share in distilling.items():
+            if share > DOMINANT_SHARE:
                 causes.append(f'loss_{term} takes {share:.0%} of the backbone\'s gradient (the detection losses '
                               f'{hard or 0:.0%}): lower its `loss_weight` (2-4x)')
-        distilling = {term: share for term, share in shares.items() if term not in ('hard', 'total')}
         if distilling and sum(distilling.values()) < WEAK_SHARE:
             causes.append(f'its terms ({", ".join("loss_" + term for term in distilling)}) carry '
                           f'{100 * sum(distilling.values()):.2g}% of the backbone\'s gradient together (the detection '
