@@ -18,6 +18,7 @@ from .ablation_columns import (ABLATION_COLUMNS, PAPER_TABLE4, column_config, co
 from .gain import (BOOTSTRAP_METRIC, checked_bootstrap_by_seed, format_gap_closed, format_interval, format_per_seed,
                    gain_summary)
 from .results import mean_std, metric_percent
+from .run_diagnostics import distillation_shares, mean_quantities, run_diagnostics_paths
 from .run_configs import merged_config
 from .schedule import schedule_options
 from .stages import StageError
@@ -54,11 +55,16 @@ def configured_epochs(config: str, options: List[str]) -> int:
 _CONFIG_LOCK = threading.Lock()
 
 
+def run_folder(work_dir: str, label: str, seed: int) -> str:
+    """Where the run of the column named ``label`` (:func:`~.ablation_columns.column_label`) trains for ``seed``."""
+    return osp.abspath(osp.join(work_dir, label.replace(' ', '_').replace('+', '_'), f'seed{seed}'))
+
+
 def run_column(column: str, args: argparse.Namespace, student: str, seed: int,
                env: Optional[Dict[str, str]] = None) -> Tuple[float, str]:
     """Trains and tests one column for one seed; returns the metric in percent and the predictions file."""
     label = column_label(column)
-    run_dir = osp.abspath(osp.join(args.work_dir, label.replace(' ', '_').replace('+', '_'), f'seed{seed}'))
+    run_dir = run_folder(args.work_dir, label, seed)
     progress = args.jobs == 1 and not args.no_progress  # concurrent bars would overwrite each other
     seed_options = schedule_options(args.epochs, seed) if args.epochs else [f'randomness.seed={seed}']
     options = [*seed_options, *args.cfg_options]
@@ -163,29 +169,49 @@ def column_gains(results: Dict[str, Union[List[float], str]], predictions: Dict[
     return gains
 
 
+def gradient_shares(results: Dict[str, Union[List[float], str]], args: argparse.Namespace) -> Dict[str, float]:
+    """``{column: share}``: the share of the student backbone's gradient that a distilled column's terms carry
+    together (their ``DistillationDiagnosticsHook`` records: each term's mean over a run, averaged over the seeds,
+    summed over the terms); columns without diagnostics are left out. A share near 0 says that the method, at
+    its weights, hardly changed the student's training."""
+    shares = {}
+    for column, values in results.items():
+        if column == 'Baseline' or isinstance(values, str):
+            continue
+        terms = distillation_shares(mean_quantities(run_diagnostics_paths(
+            run_folder(args.work_dir, column, seed) for seed in args.seeds)))
+        if terms:
+            shares[column] = sum(terms.values())
+    return shares
+
+
 def ablation_table(results: Dict[str, Union[List[float], str]], metric: str,
-                   gains: Optional[Dict[str, dict]] = None) -> str:
-    """Markdown: one row per column with mean ± std over seeds and the paired gain over the baseline (mean,
-    95 % interval over seeds), beside the paper's Table 4; then the bootstrap intervals per seed."""
-    gains = gains or {}
+                   gains: Optional[Dict[str, dict]] = None, shares: Optional[Dict[str, float]] = None) -> str:
+    """Markdown: one row per column with mean ± std over seeds, the paired gain over the baseline (mean, 95 %
+    interval over seeds), the share of the teacher-baseline gap closed and the distillation terms' share of the
+    backbone's gradient (:func:`gradient_shares`), beside the paper's Table 4; then the bootstrap intervals per
+    seed."""
+    gains, shares = gains or {}, shares or {}
     lines = [f'| column | {metric} (mean ± std, %) | gain over baseline [95 % CI over seeds] | per seed | '
-             'teacher-baseline gap closed | seeds | paper PASCAL / KITTI (VGG16 -> Tucker) |',
-             '|---|---|---|---|---|---|---|']
+             'teacher-baseline gap closed | distillation\'s share of the backbone gradient | seeds | '
+             'paper PASCAL / KITTI (VGG16 -> Tucker) |',
+             '|---|---|---|---|---|---|---|---|']
     # the paper's order, then the family, then method columns as requested
     order = [name for name in ABLATION_COLUMNS if name in results] + [n for n in results if n not in ABLATION_COLUMNS]
     for column in order:
         values = results[column]
         paper = '{} / {}'.format(*PAPER_TABLE4[column]) if column in PAPER_TABLE4 else '-'
         if isinstance(values, str):
-            lines.append(f'| {column} | n/a: {values} | - | - | - | 0 | {paper} |')
+            lines.append(f'| {column} | n/a: {values} | - | - | - | - | 0 | {paper} |')
             continue
         mean, std = mean_std(values)
         gain = gains[column]['metrics'][metric] if column in gains else None
         cell = format_interval(gain['mean'], gain['low'], gain['high']) if gain else '-'
         per_seed = format_per_seed(gain['gains']) if gain else '-'
         closed = format_gap_closed(gain['gap_closed'] if gain else None)
-        lines.append(f'| {column} | {mean:.1f} ± {std:.1f} | {cell} | {per_seed} | {closed} | {len(values)} | '
-                     f'{paper} |')
+        share = f'{shares[column]:.1%}' if column in shares else '-'
+        lines.append(f'| {column} | {mean:.1f} ± {std:.1f} | {cell} | {per_seed} | {closed} | {share} | '
+                     f'{len(values)} | {paper} |')
     for column, gain in gains.items():
         verdict = gain['metrics'][metric]['verdict']
         cells = '; '.join(f"seed {seed} {format_interval(b['gain'], b['low'], b['high'])}"
@@ -226,7 +252,8 @@ def run_ablation(args: argparse.Namespace) -> None:
         column != 'Baseline' and isinstance(values, list) for column, values in results.items())
     teacher = teacher_metric(args) if paired else None  # for the share of the teacher-baseline gap closed
     gains = column_gains(results, predictions, args, student, teacher)
-    table = ablation_table(results, args.metric, gains)
+    shares = gradient_shares(results, args)
+    table = ablation_table(results, args.metric, gains, shares)
     os.makedirs(args.work_dir, exist_ok=True)
     teacher_line = f' (its {args.metric}: {teacher:.1f})' if teacher is not None else ''
     with open(osp.join(args.work_dir, 'ablation.md'), 'w') as f:
@@ -234,5 +261,5 @@ def run_ablation(args: argparse.Namespace) -> None:
                 f'student `{student}`, '
                 f'teacher checkpoint `{args.teacher_checkpoint}`{teacher_line}, seeds {args.seeds}.\n\n{table}\n')
     with open(osp.join(args.work_dir, 'ablation.json'), 'w') as f:
-        json.dump(dict(args=vars(args), results=results, gains=gains), f, indent=2)
+        json.dump(dict(args=vars(args), results=results, gains=gains, gradient_shares=shares), f, indent=2)
     print(table)

@@ -10,7 +10,7 @@ from .anchor_fit import AnchorChoice
 from .gain import BOOTSTRAP_METRIC, gain_markdown, per_seed_percent_values, resolvable_gain
 from .method_screen import DemoMethod, ranking_markdown
 from .results import mean_std
-from .run_diagnostics import DIAGNOSTICS_FILE, mean_quantities
+from .run_diagnostics import DIAGNOSTICS_FILE, distillation_shares, mean_quantities
 
 
 def _diagnostics_files(work_dir: str, seeds, role: str, since: float) -> List[Tuple[int, str]]:
@@ -58,9 +58,7 @@ def lost_method_advice(work_dir: str, seeds, methods: List[DemoMethod], gains: D
                               f'worse answer than the labels; a stronger teacher, or those terms off (`{terms}` in '
                               '`model.distill`)')
         hard = mean('grad/hard/backbone_share')
-        shares = {key.split('/')[1]: value for key, value in quantities.items()
-                  if key.startswith('grad/') and key.endswith('/backbone_share') and key.count('/') == 2}
-        distilling = {term: share for term, share in shares.items() if term not in ('hard', 'total')}
+        distilling = distillation_shares(quantities)
         for term, share in distilling.items():
             if share > DOMINANT_SHARE:
                 causes.append(f'loss_{term} takes {share:.0%} of the backbone\'s gradient (the detection losses '

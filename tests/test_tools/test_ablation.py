@@ -1,6 +1,7 @@
 """The Table 4 ablation runner at toy size: columns as config overrides or method configs, a failing column
 reported, a table."""
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -133,3 +134,33 @@ def test_method_columns_are_config_files_of_the_same_pair():
     with pytest.raises(ValueError, match='would both be named'):
         check_method_columns(KD, [CWD, osp.join(osp.dirname(CWD), '.', CWD_LABEL + '.py')])
     check_method_columns(KD, ['Baseline', 'CLS-W', CWD])
+
+
+def test_the_table_gives_each_columns_share_of_the_backbone_gradient(tmp_path):
+    """Each distilled column's terms' shares of the backbone gradient, summed over its terms and averaged over its
+    seeds' diagnostics files, in the table; '-' for a column without diagnostics and for the baseline."""
+    from argparse import Namespace
+
+    from det_kd.experiments.ablation import ablation_table, gradient_shares, run_folder
+    from det_kd.experiments.run_diagnostics import DIAGNOSTICS_FILE
+
+    def diagnostics(column, seed, shares):
+        folder = run_folder(str(tmp_path), column, seed)
+        os.makedirs(folder, exist_ok=True)
+        summary = {f'grad/{term}/backbone_share': dict(mean=share) for term, share in shares.items()}
+        summary['grad/hint/0/backbone_share'] = dict(mean=0.9)  # a per-pair quantity: not a term's total
+        with open(osp.join(folder, DIAGNOSTICS_FILE), 'w') as f:
+            json.dump(dict(summary=summary), f)
+
+    # 'all three + PKD': the label's folder replaces the spaces and the '+'
+    diagnostics('all three + PKD', 0, dict(hint=0.5, rcn_cls=0.1, hard=0.4, total=1.0))
+    diagnostics('all three + PKD', 1, dict(hint=0.3, rcn_cls=0.1, hard=0.6, total=1.0))
+    diagnostics('FGD', 0, dict(fgd=0.01, hard=0.99))
+    results = {'Baseline': [10.0, 11.0], 'all three + PKD': [12.0, 12.0], 'FGD': [10.0, 11.0], 'CWD': [11.0, 12.0],
+               'Hints': 'cannot run'}
+    shares = gradient_shares(results, Namespace(work_dir=str(tmp_path), seeds=[0, 1]))
+    assert shares == pytest.approx({'all three + PKD': (0.6 + 0.4) / 2, 'FGD': 0.01})
+    rows = {line.split(' | ')[0][2:]: line.split(' | ') for line in ablation_table(results, 'm', {}, shares)
+            .splitlines() if line.startswith('| ') and not line.startswith('| column')}
+    assert rows['all three + PKD'][5] == '50.0%' and rows['FGD'][5] == '1.0%'
+    assert rows['CWD'][5] == '-' and rows['Baseline'][5] == '-' and rows['Hints'][5] == '-'
