@@ -170,10 +170,11 @@ def column_gains(results: Dict[str, Union[List[float], str]], predictions: Dict[
 
 
 def gradient_shares(results: Dict[str, Union[List[float], str]], args: argparse.Namespace) -> Dict[str, float]:
-    """``{column: share}``: the share of the student backbone's gradient that a distilled column's terms carry
-    together (their ``DistillationDiagnosticsHook`` records: each term's mean over a run, averaged over the seeds,
-    summed over the terms); columns without diagnostics are left out. A share near 0 says that the method, at
-    its weights, hardly changed the student's training."""
+    """``{column: share}``: a distilled column's terms' shares of the student backbone's gradient, summed (their
+    ``DistillationDiagnosticsHook`` records: each term's ``|grad term| / |grad of the whole loss|``, its mean over
+    a run, averaged over the seeds); columns without diagnostics are left out. Norms do not add, so with several
+    terms the sum can pass 100 %; a sum near 0 says that the method, at its weights, hardly changed the
+    student's training."""
     shares = {}
     for column, values in results.items():
         if column == 'Baseline' or isinstance(values, str):
@@ -193,7 +194,7 @@ def ablation_table(results: Dict[str, Union[List[float], str]], metric: str,
     seed."""
     gains, shares = gains or {}, shares or {}
     lines = [f'| column | {metric} (mean ± std, %) | gain over baseline [95 % CI over seeds] | per seed | '
-             'teacher-baseline gap closed | distillation\'s share of the backbone gradient | seeds | '
+             'teacher-baseline gap closed | its terms\' shares of the backbone gradient, summed | seeds | '
              'paper PASCAL / KITTI (VGG16 -> Tucker) |',
              '|---|---|---|---|---|---|---|---|']
     # the paper's order, then the family, then method columns as requested
