@@ -12,13 +12,14 @@ from typing import Dict, List, Optional, Tuple, Union
 
 from mmengine.config import Config
 
+from ..models.distillation.diagnostics import distillation_shares
 from ..models.distillation.teacher import single_teacher
 from .ablation_columns import (ABLATION_COLUMNS, PAPER_TABLE4, column_config, column_label, is_baseline,
                                is_method_column, method_config)
 from .gain import (BOOTSTRAP_METRIC, checked_bootstrap_by_seed, format_gap_closed, format_interval, format_per_seed,
                    gain_summary)
 from .results import mean_std, metric_percent
-from .run_diagnostics import distillation_shares, mean_quantities, run_diagnostics_paths
+from .run_diagnostics import mean_quantities, run_diagnostics_paths
 from .run_configs import merged_config
 from .schedule import schedule_options
 from .stages import StageError

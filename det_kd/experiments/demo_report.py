@@ -6,11 +6,12 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
 
+from ..models.distillation.diagnostics import distillation_shares
 from .anchor_fit import AnchorChoice
 from .gain import BOOTSTRAP_METRIC, gain_markdown, per_seed_percent_values, resolvable_gain
 from .method_screen import DemoMethod, ranking_markdown
 from .results import mean_std
-from .run_diagnostics import DIAGNOSTICS_FILE, distillation_shares, mean_quantities
+from .run_diagnostics import DIAGNOSTICS_FILE, mean_quantities
 
 
 def _diagnostics_files(work_dir: str, seeds, role: str, since: float) -> List[Tuple[int, str]]:

@@ -30,12 +30,3 @@ def mean_quantities(paths: Iterable[str]) -> Dict[str, float]:
 def run_diagnostics_paths(run_dirs: Iterable[str]) -> list:
     """The diagnostics files of the ``run_dirs`` that have one."""
     return [path for path in (osp.join(folder, DIAGNOSTICS_FILE) for folder in run_dirs) if osp.isfile(path)]
-
-
-def distillation_shares(quantities: Dict[str, float]) -> Dict[str, float]:
-    """``{term: share}``: each distillation term's share of the student backbone's gradient
-    (``grad/<term>/backbone_share``) in :func:`mean_quantities`' output; the detection losses (``hard``) and the
-    total are not distillation terms and are left out."""
-    return {key.split('/')[1]: value for key, value in quantities.items()
-            if key.startswith('grad/') and key.endswith('/backbone_share') and key.count('/') == 2
-            and key.split('/')[1] not in ('hard', 'total')}

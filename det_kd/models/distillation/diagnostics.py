@@ -395,6 +395,15 @@ class DistillationProbe:
         return result
 
 
+def distillation_shares(quantities: Dict[str, float]) -> Dict[str, float]:
+    """``{term: share}``: each distillation term's share of the student backbone's gradient
+    (``grad/<term>/backbone_share``) in a measurement or in a run's mean quantities; the detection losses
+    (``hard``) and the total are not distillation terms and are left out."""
+    return {key.split('/')[1]: value for key, value in quantities.items()
+            if key.startswith('grad/') and key.endswith('/backbone_share') and key.count('/') == 2
+            and key.split('/')[1] not in ('hard', 'total')}
+
+
 def diagnostic_warnings(measurement: Measurement,
                         iteration: int,
                         min_share: float = 0.01,
@@ -450,9 +459,7 @@ def diagnostic_warnings(measurement: Measurement,
                 f'hint fit of pair {index} is {fit:.2f} (below {min_hint_fit:g}) after {iteration} '
                 'iterations: the hint explains almost none of the teacher map (raise its weight or check '
                 'the alignment)')
-    shares = {key.split('/')[1]: value for key, value in measurement.items()
-              if key.startswith('grad/') and key.endswith('/backbone_share') and key.count('/') == 2}
-    terms = {term: share for term, share in shares.items() if term not in ('hard', 'total')}
+    terms = distillation_shares(measurement)
     dominant = max(terms, key=terms.get) if terms else None
     for term, share in terms.items():  # every term measured (the model's distillation_loss_keys)
         if share >= min_share:
