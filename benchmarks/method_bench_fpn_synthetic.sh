@@ -9,10 +9,10 @@
 # WORK_DIR gets data/ (tools/make_synthetic_data.py), teacher/ (24 epochs, as benchmarks/results/
 # ablation_fpn_synthetic.md), ablation/<column>/seed<N>/ and the tables ablation/ablation.{md,json}; and for the
 # heterogeneous pair (an FCOS R50-w0.25 + FPN teacher, 48 epochs, with PKD and FGD) fcos/ and ablation_fcos/ (its
-# Baseline is ablation/'s). The columns run seed by seed (every method's seed 0 first)
-# in two lanes; the last calls pair every column with the baseline of its seed (tools/ablation.py's table and
-# bootstrap). EXTRA_COLUMNS="..." adds columns (named columns or config files) after the methods. Logs:
-# WORK_DIR/lane1.log, lane2.log, table.log, table_fcos.log.
+# Baseline is ablation/'s). The runs go seed by seed (the baseline and every method's seed 0 first), then the
+# heterogeneous ones, two lanes taking them from one queue; the last calls pair every column with the baseline of
+# its seed (tools/ablation.py's table and bootstrap). EXTRA_COLUMNS="..." adds columns (named columns or config
+# files) after the methods. Logs: WORK_DIR/lane1.log, lane2.log, table.log, table_fcos.log.
 set -euo pipefail
 REPO=${REPO:-$(cd "$(dirname "$0")/.." && pwd)}  # REPO=...: run a copy of this script against a checkout
 WORK=$(realpath -m "${1:?work directory}"); shift
@@ -59,32 +59,34 @@ train_teacher() {  # train_teacher DIR CONFIG EPOCHS MILESTONE MILESTONE: seed 0
         touch "$1.done"  # the checkpoint is complete (the other lane waits for this, not for the file)
     fi
 }
-every_other() {  # every_other PARITY FUNCTION COLUMN...: every other (seed, column) run, seed by seed
-    local parity=$1 run=$2 index=0; shift 2
-    for seed in "${SEEDS[@]}"; do for column in "$@"; do
-        if (( index++ % 2 == parity )); then
-            log "$column seed $seed"; "$run" "$seed" -- "$column" || log "FAILED: $column seed $seed (see its logs)"
-        fi
-    done; done
+queue() {  # the runs in order: seed by seed, its Baseline then every method; then the heterogeneous runs
+    for seed in "${SEEDS[@]}"; do
+        echo "ablation $seed Baseline"; for c in "${METHODS[@]}"; do echo "ablation $seed $c"; done
+    done
+    for seed in "${SEEDS[@]}"; do for c in "${HETERO[@]}"; do echo "hetero $seed $c"; done; done
+}
+worker() {  # take the next run no lane has taken (mkdir claims it atomically); finished runs are read back at once
+    local index=0 run seed column
+    while read -r run seed column; do
+        index=$((index + 1)); mkdir "claims/$index" 2>/dev/null || continue
+        [ "$run" = hetero ] && while [ ! -f fcos.done ]; do sleep 60; done
+        [ "$run" = ablation ] && [ "$column" != Baseline ] && while [ ! -f teacher.done ]; do sleep 60; done
+        log "$column seed $seed"; "$run" "$seed" -- "$column" || log "FAILED: $column seed $seed (see its logs)"
+    done < <(queue)
 }
 
-# lane 1: the Faster R-CNN teacher, its method runs at even positions, the heterogeneous runs at even positions;
-# lane 2: the baselines (while that teacher trains), the FCOS teacher, the odd positions, the baselines
+# two lanes take runs from one queue (a lane that finishes early takes the next run, so neither idles while the
+# other still has several); lane 1 first trains the Faster R-CNN teacher, lane 2 the FCOS teacher
+rm -rf claims && mkdir claims  # claims hold only for this call: a stopped run is taken again and resumes
 lane1() {
     [ -f teacher/epoch_24.pth ] && [ ! -f teacher.done ] && touch teacher.done  # trained before this script
     train_teacher teacher configs/faster_rcnn/faster-rcnn_r50-w0.25_fpn_12e_synthetic-coco.py 24 16 22
-    every_other 0 ablation "${METHODS[@]}"
-    while [ ! -f fcos.done ]; do sleep 60; done
-    every_other 0 hetero "${HETERO[@]}"
+    worker
 }
 lane2() {
-    [ -f teacher.done ] || { log "baselines ${SEEDS[*]}"; ablation "${SEEDS[@]}" -- Baseline; }
     # 48 epochs: at 24 (lr still 0.01) FCOS reached VOC07 18.5 (the Faster R-CNN teacher: 20.9 at 24)
     train_teacher fcos configs/fcos/fcos_r50-w0.25_fpn_gn-head_12e_synthetic-coco.py 48 36 44
-    while [ ! -f teacher.done ]; do sleep 60; done
-    every_other 1 ablation "${METHODS[@]}"
-    log "baselines ${SEEDS[*]}"; ablation "${SEEDS[@]}" -- Baseline
-    every_other 1 hetero "${HETERO[@]}"
+    worker
 }
 lane1 > lane1.log 2>&1 &
 lane2 > lane2.log 2>&1 &
