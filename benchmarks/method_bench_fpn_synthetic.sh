@@ -28,6 +28,8 @@ for method in fgd mgd fbkd dist defeat; do METHODS+=("configs/kd/${method}_r18-w
 METHODS+=("all three" CWD PKD AT)
 # the best feature term with the paper's head terms (FGD led the feature terms at seed 0), then any EXTRA_COLUMNS
 METHODS+=(configs/kd/fgd-paper-heads_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py ${EXTRA_COLUMNS:-})
+# the two leaders at seeds 0 and 1 together, a feature term and a head term: queued after the heterogeneous runs
+LATE=(configs/kd/fgd-dist_r18-w0.25-r50-w0.25_fpn_12e_synthetic-coco.py)
 # the heterogeneous pair: an FCOS R50-w0.25 + FPN teacher, the same student and baselines (a RetinaNet R50-w0.25
 # trained the same way reached VOC07 8.8 at 24 epochs, 10.2 at 48: below the student alone, nothing to distil)
 HETERO_KD=configs/kd/pkd_r18-w0.25-fcos-r50-w0.25_fpn_12e_synthetic-coco.py
@@ -59,11 +61,12 @@ train_teacher() {  # train_teacher DIR CONFIG EPOCHS MILESTONE MILESTONE: seed 0
         touch "$1.done"  # the checkpoint is complete (the other lane waits for this, not for the file)
     fi
 }
-queue() {  # the runs in order: seed by seed, its Baseline then every method; then the heterogeneous runs
+queue() {  # the runs in order: seed by seed, its Baseline then every method; the heterogeneous runs; LATE
     for seed in "${SEEDS[@]}"; do
         echo "ablation $seed Baseline"; for c in "${METHODS[@]}"; do echo "ablation $seed $c"; done
     done
     for seed in "${SEEDS[@]}"; do for c in "${HETERO[@]}"; do echo "hetero $seed $c"; done; done
+    for seed in "${SEEDS[@]}"; do for c in "${LATE[@]}"; do echo "ablation $seed $c"; done; done
 }
 worker() {  # take the next run no lane has taken (mkdir claims it atomically); finished runs are read back at once
     local index=0 run seed column
@@ -92,6 +95,6 @@ lane1 > lane1.log 2>&1 &
 lane2 > lane2.log 2>&1 &
 wait
 log "every run done: the paired tables"
-ablation "${SEEDS[@]}" -- Baseline "${METHODS[@]}" > table.log 2>&1
+ablation "${SEEDS[@]}" -- Baseline "${METHODS[@]}" "${LATE[@]}" > table.log 2>&1
 hetero "${SEEDS[@]}" -- Baseline "${HETERO[@]}" > table_fcos.log 2>&1
 log "wrote $WORK/ablation/ablation.md and $WORK/ablation_fcos/ablation.md"
